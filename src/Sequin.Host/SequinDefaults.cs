@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Sequin.Platform;
 using Sequin.Platform.Database;
+using Sequin.Platform.Hosting;
 using Serilog;
+using Serilog.Extensions.Logging;
 using Serilog.Formatting.Json;
 
 namespace Sequin.Host;
@@ -28,21 +30,28 @@ internal static class SequinDefaults
             builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? DefaultUrls : urls);
         }
 
-        var logger = new LoggerConfiguration()
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext();
-        logger = string.Equals(builder.Configuration["Sequin:Logging:Format"], "json", StringComparison.OrdinalIgnoreCase)
-            ? logger.WriteTo.Console(new JsonFormatter(renderMessage: true))
-            : logger.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}");
-        Log.Logger = logger.CreateLogger();
+        // The Serilog logger is built from the final configuration (appsettings, environment, command line and
+        // test overrides), when the container is built, not from the partial configuration seen here.
         builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(Log.Logger, dispose: true);
+        builder.Services.AddSingleton<ILoggerProvider>(sp => new SerilogLoggerProvider(
+            CreateLogger(sp.GetRequiredService<IConfiguration>()), dispose: true));
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(
             builder.Configuration.GetValue("Sequin:ShutdownTimeoutSeconds", 20)));
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
         return builder;
+    }
+
+    private static Serilog.Core.Logger CreateLogger(IConfiguration configuration)
+    {
+        var logger = new LoggerConfiguration()
+            .ReadFrom.Configuration(configuration)
+            .Enrich.FromLogContext();
+        logger = string.Equals(configuration["Sequin:Logging:Format"], "json", StringComparison.OrdinalIgnoreCase)
+            ? logger.WriteTo.Console(new JsonFormatter(renderMessage: true))
+            : logger.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}");
+        return logger.CreateLogger();
     }
 
     public static WebApplication MapSequinDefaults(this WebApplication app)
@@ -72,14 +81,10 @@ internal static class SequinDefaults
     /// </summary>
     public static async Task<int> RunSequinAsync(this WebApplication app)
     {
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sequin.Host");
         try
         {
             await app.StartAsync();
-            foreach (var url in app.Urls)
-            {
-                logger.LogInformation("Sequin is listening on {Url} (health: {Url}/health/ready)", url, url);
-            }
+            await Console.Out.WriteLineAsync(Banner(app));
 
             await app.WaitForShutdownAsync();
             return 0;
@@ -93,8 +98,29 @@ internal static class SequinDefaults
         finally
         {
             await app.DisposeAsync();
-            await Log.CloseAndFlushAsync();
         }
+    }
+
+    /// <summary>The URLs an operator needs, printed once the host listens.</summary>
+    private static string Banner(WebApplication app)
+    {
+        var http = app.Urls.FirstOrDefault() ?? DefaultUrls;
+        var lines = new List<BannerLine>
+        {
+            new(10, "HTTP API", _ => http),
+            new(11, "Health", _ => $"{http}/health/ready"),
+        };
+        lines.AddRange(app.Services.GetServices<BannerLine>());
+        var text = new System.Text.StringBuilder().AppendLine().AppendLine("  Sequin is running").AppendLine();
+        foreach (var line in lines.OrderBy(l => l.Order))
+        {
+            if (line.Value(app.Services) is { } value)
+            {
+                text.Append("  ").Append(line.Label.PadRight(14)).AppendLine(value);
+            }
+        }
+
+        return text.AppendLine().Append("  Press Ctrl+C to stop.").AppendLine().ToString();
     }
 
     private static string? Describe(Exception e, IConfiguration configuration) => e switch

@@ -182,7 +182,9 @@ public sealed partial class Migrator(NpgsqlDataSource dataSource, IMigrationSour
             await transaction.RollbackAsync(CancellationToken.None);
             throw new MigrationException(migration.FileName,
                 $"migration {migration.FileName} failed and was rolled back: {e.SqlState}: {e.MessageText}" +
-                (e.Position > 0 ? $" (at character {e.Position} of statement: {Excerpt(e.BatchCommand?.CommandText, e.Position)})" : ""),
+                (e.Position > 0 && e.BatchCommand?.CommandText is { Length: > 0 } statement
+                    ? $" (at character {e.Position} of: {Excerpt(statement, e.Position)})"
+                    : ""),
                 e);
         }
 

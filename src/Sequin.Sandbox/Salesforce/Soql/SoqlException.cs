@@ -1,7 +1,7 @@
 namespace Sequin.Sandbox.Salesforce.Soql;
 
 /// <summary>
-/// A query Salesforce would reject. <see cref="Message"/> is already in Salesforce's shape: the
+/// A query Salesforce would reject. the message is already in Salesforce's shape: the
 /// query echoed on its own line, a caret under the offending column, <c>ERROR at Row:r:Column:c</c>
 /// and the reason (for example <c>unexpected token: 'FRM'</c>).
 /// </summary>

@@ -203,7 +203,10 @@ internal sealed class ActivityState
     private long _updates;
     private long _deletes;
 
-    public volatile ActivitySettings Settings = new(false, 1, 1, 3, 1, ["Contact", "Account"]);
+    public ActivitySettings Settings { get; set; } = new(false, 1, 1, 3, 1, ["Contact", "Account"]);
+
+    /// <summary>The mutator's own generator, so a run is reproducible for a given org.</summary>
+    public Random Random { get; } = new(1234);
 
     /// <summary>Fractional operations carried from one tick to the next, so low rates still happen.</summary>
     public double Carry { get; set; }

@@ -109,6 +109,34 @@ internal static partial class RecordWriter
         }
     }
 
+    /// <summary>Inserts generated values (seed-quality data from the live-activity mutator).</summary>
+    public static Record InsertValues(Org org, ObjectDef type, object?[] values)
+    {
+        lock (org.WriteGate)
+        {
+            var id = Commit(org, type, null, values, org.UserId, systemOnly: false).Id!;
+            return org.Table(type).Find(id)!;
+        }
+    }
+
+    /// <summary>Applies a generated change to the current version of a live record; false if it is gone.</summary>
+    public static bool UpdateValues(Org org, Record record, Action<object?[]> change)
+    {
+        lock (org.WriteGate)
+        {
+            var current = org.Table(record.Type).Find(record.Id);
+            if (current is null || current.IsDeleted)
+            {
+                return false;
+            }
+            var values = (object?[])current.Values.Clone();
+            change(values);
+            Derive(current.Type, values, null);
+            Commit(org, current.Type, current, values, org.UserId, systemOnly: false);
+            return true;
+        }
+    }
+
     /// <summary>Finds a live record by id for update/delete; the error is what Salesforce returns otherwise.</summary>
     public static (Record? Record, SalesforceError? Error) Lookup(Org org, ObjectDef? expected, string? rawId)
     {

@@ -1,0 +1,185 @@
+namespace Sequin.Proxy.Writes;
+
+/// <summary>
+/// A small SQL lexer — not a parser. It skips string literals (<c>'…'</c>, <c>E'…'</c>, dollar quotes),
+/// quoted identifiers and comments, so that keywords inside them do not count. Used to decide whether a
+/// statement may write (then the proxy wraps it and reads the capture) and to split a simple Query into
+/// statements. A false positive only costs a wrapper; a write hidden from it (a function that writes) is refused
+/// by the capture trigger, because the capture table exists only while the proxy wraps a statement.
+/// </summary>
+internal static class SqlText
+{
+    /// <summary>Whether <paramref name="sql"/> contains INSERT, UPDATE, DELETE or MERGE as a keyword.</summary>
+    public static bool MayWrite(ReadOnlySpan<char> sql)
+    {
+        var found = false;
+        Scan(sql, (word, _) =>
+        {
+            if (word.Equals("insert", StringComparison.OrdinalIgnoreCase) || word.Equals("update", StringComparison.OrdinalIgnoreCase)
+                || word.Equals("delete", StringComparison.OrdinalIgnoreCase) || word.Equals("merge", StringComparison.OrdinalIgnoreCase))
+            {
+                found = true;
+                return false;
+            }
+
+            return true;
+        }, null);
+        return found;
+    }
+
+    /// <summary>Splits a multi-statement Query at top-level semicolons; empty statements are dropped.</summary>
+    public static List<string> SplitStatements(string sql)
+    {
+        var result = new List<string>();
+        var start = 0;
+        Scan(sql, null, semicolon =>
+        {
+            var part = sql[start..semicolon].Trim();
+            if (part.Length > 0)
+            {
+                result.Add(part);
+            }
+
+            start = semicolon + 1;
+        });
+        var last = sql[start..].Trim();
+        if (last.Length > 0)
+        {
+            result.Add(last);
+        }
+
+        return result;
+    }
+
+    private delegate bool WordHandler(ReadOnlySpan<char> word, int position);
+
+    private static void Scan(ReadOnlySpan<char> sql, WordHandler? onWord, Action<int>? onSemicolon)
+    {
+        var i = 0;
+        var n = sql.Length;
+        var parenDepth = 0;
+        while (i < n)
+        {
+            var c = sql[i];
+            if (c == '-' && i + 1 < n && sql[i + 1] == '-')
+            {
+                while (i < n && sql[i] != '\n')
+                {
+                    i++;
+                }
+            }
+            else if (c == '/' && i + 1 < n && sql[i + 1] == '*')
+            {
+                var depth = 1;
+                i += 2;
+                while (i < n && depth > 0)
+                {
+                    if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*')
+                    {
+                        depth++;
+                        i += 2;
+                    }
+                    else if (sql[i] == '*' && i + 1 < n && sql[i + 1] == '/')
+                    {
+                        depth--;
+                        i += 2;
+                    }
+                    else
+                    {
+                        i++;
+                    }
+                }
+            }
+            else if (c == '\'')
+            {
+                var escapes = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') && (i < 2 || !IsIdent(sql[i - 2]));
+                i++;
+                while (i < n)
+                {
+                    if (escapes && sql[i] == '\\')
+                    {
+                        i += 2;
+                        continue;
+                    }
+
+                    if (sql[i] == '\'')
+                    {
+                        if (i + 1 < n && sql[i + 1] == '\'')
+                        {
+                            i += 2;
+                            continue;
+                        }
+
+                        break;
+                    }
+
+                    i++;
+                }
+
+                i++;
+            }
+            else if (c == '"')
+            {
+                i++;
+                while (i < n && sql[i] != '"')
+                {
+                    i++;
+                }
+
+                i++;
+            }
+            else if (c == '$' && (i == 0 || !IsIdent(sql[i - 1])))
+            {
+                // $tag$ … $tag$ (a bare $1 parameter is not a dollar quote)
+                var end = i + 1;
+                while (end < n && (char.IsLetter(sql[end]) || sql[end] == '_' || (end > i + 1 && char.IsDigit(sql[end]))))
+                {
+                    end++;
+                }
+
+                if (end < n && sql[end] == '$')
+                {
+                    var tag = sql[i..(end + 1)];
+                    var close = sql[(end + 1)..].IndexOf(tag);
+                    i = close < 0 ? n : end + 1 + close + tag.Length;
+                }
+                else
+                {
+                    i = end;
+                }
+            }
+            else if (char.IsLetter(c) || c == '_')
+            {
+                var start = i;
+                while (i < n && IsIdent(sql[i]))
+                {
+                    i++;
+                }
+
+                if (onWord is not null && !onWord(sql[start..i], start))
+                {
+                    return;
+                }
+            }
+            else
+            {
+                if (c == '(')
+                {
+                    parenDepth++;
+                }
+                else if (c == ')')
+                {
+                    parenDepth--;
+                }
+                else if (c == ';' && parenDepth <= 0)
+                {
+                    onSemicolon?.Invoke(i);
+                }
+
+                i++;
+            }
+        }
+    }
+
+    private static bool IsIdent(char c) => char.IsLetterOrDigit(c) || c == '_' || c == '$';
+}

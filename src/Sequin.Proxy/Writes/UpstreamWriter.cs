@@ -1,0 +1,138 @@
+using System.Text.Json;
+
+namespace Sequin.Proxy.Writes;
+
+/// <summary>Kind of change captured from a synced table.</summary>
+public enum UpstreamOperation
+{
+    Insert,
+    Update,
+    Delete,
+}
+
+/// <summary>
+/// A synced table as the proxy sees it in the catalog (ADR 0007): schema, table, and — from the JSON comments —
+/// the source, upstream object and the upstream field of each column (empty when a column has no comment).
+/// </summary>
+public sealed record SyncedTable(
+    uint Oid,
+    string Schema,
+    string Name,
+    string? Source,
+    string? ObjectName,
+    IReadOnlyDictionary<string, string> ColumnFields);
+
+/// <summary>
+/// One row Postgres changed: the row before (<see cref="Old"/>, UPDATE/DELETE) and after (<see cref="New"/>,
+/// INSERT/UPDATE) as <c>to_jsonb(row)</c> objects keyed by column name. New rows carry the temporary id
+/// <c>_sequin_tmp_…</c> until the upstream assigns one.
+/// </summary>
+public sealed record CapturedRow(JsonElement? Old, JsonElement? New)
+{
+    /// <summary>The row's <c>id</c> (new row first).</summary>
+    public string? Id => (New ?? Old) is { } row && row.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+
+    /// <summary>Columns whose value differs between <see cref="Old"/> and <see cref="New"/> (all of New for inserts).</summary>
+    public IEnumerable<string> ChangedColumns()
+    {
+        if (New is not { } n)
+        {
+            yield break;
+        }
+
+        foreach (var p in n.EnumerateObject())
+        {
+            if (Old is not { } o || !o.TryGetProperty(p.Name, out var before) || before.GetRawText() != p.Value.GetRawText())
+            {
+                yield return p.Name;
+            }
+        }
+    }
+}
+
+/// <summary>All rows of one statement for one table and one operation, in capture order.</summary>
+public sealed record UpstreamWriteBatch(SyncedTable Table, UpstreamOperation Operation, IReadOnlyList<CapturedRow> Rows);
+
+/// <summary>Result for one row, in batch order: the upstream id (assigned for inserts) and field values it set.</summary>
+public sealed record UpstreamRowResult(string Id, IReadOnlyDictionary<string, string?>? Values = null);
+
+/// <summary>Cause of a rejection; decides the SQLSTATE (docs/proxy.md has the table).</summary>
+public enum UpstreamErrorKind
+{
+    /// <summary>23514 check_violation: a validation rule or invalid value (Salesforce FIELD_CUSTOM_VALIDATION_EXCEPTION, INVALID_EMAIL_ADDRESS).</summary>
+    Validation,
+
+    /// <summary>23502 not_null_violation: REQUIRED_FIELD_MISSING.</summary>
+    RequiredField,
+
+    /// <summary>23505 unique_violation: DUPLICATE_VALUE.</summary>
+    Duplicate,
+
+    /// <summary>22001 string_data_right_truncation: STRING_TOO_LONG.</summary>
+    TooLong,
+
+    /// <summary>54000 program_limit_exceeded: more rows than one API request takes.</summary>
+    BatchLimit,
+
+    /// <summary>08006 connection_failure: the API could not be reached or answered 5xx.</summary>
+    Unavailable,
+
+    /// <summary>57014 query_canceled: the API did not answer in time.</summary>
+    Timeout,
+
+    /// <summary>42501 insufficient_privilege: INSUFFICIENT_ACCESS_OR_READONLY, expired token.</summary>
+    Permission,
+
+    /// <summary>XX000: anything else the upstream said no to.</summary>
+    Other,
+}
+
+/// <summary>
+/// The upstream refused the batch (allOrNone: nothing was applied). <see cref="Column"/> is the synced column the
+/// error is about (mapped back from the upstream field) and <see cref="Value"/> its offending value, when known.
+/// </summary>
+public sealed record UpstreamRejection(
+    UpstreamErrorKind Kind,
+    string Code,
+    string Message,
+    string? Column = null,
+    string? Value = null,
+    int? RowIndex = null,
+    string? Detail = null);
+
+/// <summary>Either per-row results (accepted) or a rejection.</summary>
+public sealed record UpstreamWriteResult(IReadOnlyList<UpstreamRowResult>? Rows, UpstreamRejection? Rejection)
+{
+    public static UpstreamWriteResult Accepted(IReadOnlyList<UpstreamRowResult> rows) => new(rows, null);
+
+    public static UpstreamWriteResult Rejected(UpstreamRejection rejection) => new(null, rejection);
+}
+
+/// <summary>
+/// The proxy's seam to the connectors: applies one statement's captured rows of one table and operation
+/// upstream, all or nothing (Salesforce: <c>composite/sobjects</c> with allOrNone). Implemented by an adapter over
+/// the sync engine's connector write; tests use an in-memory writer.
+/// </summary>
+public interface IUpstreamWriter
+{
+    /// <summary>Display name of the source, used in error messages: <c>[Salesforce] validation error: …</c>.</summary>
+    string SourceDisplayName(SyncedTable table);
+
+    /// <summary>Most rows one request may carry for this table (Salesforce: 200); larger batches are refused before any call.</summary>
+    int MaxBatchSize(SyncedTable table);
+
+    /// <summary>Applies the batch; returns one result per row in order, or a rejection. Throws only on cancellation.</summary>
+    Task<UpstreamWriteResult> ApplyAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken);
+}
+
+/// <summary>Default writer until a connector adapter is registered: every write is refused with 08006.</summary>
+internal sealed class UnconfiguredUpstreamWriter : IUpstreamWriter
+{
+    public string SourceDisplayName(SyncedTable table) => table.Source is { Length: > 0 } s ? char.ToUpperInvariant(s[0]) + s[1..] : "Sequin";
+
+    public int MaxBatchSize(SyncedTable table) => 200;
+
+    public Task<UpstreamWriteResult> ApplyAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken) =>
+        Task.FromResult(UpstreamWriteResult.Rejected(new UpstreamRejection(UpstreamErrorKind.Unavailable, "NO_CONNECTOR",
+            "no connector is configured for writes to this table")));
+}

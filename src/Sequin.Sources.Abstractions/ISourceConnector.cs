@@ -1,0 +1,91 @@
+namespace Sequin.Sources;
+
+/// <summary>
+/// A connection to one source account (a Salesforce org, a HubSpot portal, an Airtable base, a Stripe account).
+/// One instance serves one connection; it is safe to call from several syncs at once and owns the connection's
+/// rate limiting. See docs/sync.md, "The connector contract", for how each source fits.
+/// </summary>
+/// <remarks>
+/// Errors: <see cref="SourceAuthException"/> when credentials are revoked and cannot be refreshed;
+/// <see cref="SourceThrottledException"/> when the connection's budget is spent (pause, do not fail);
+/// <see cref="SourceException"/> for everything else (malformed responses, server errors after retries,
+/// rejected queries). A page either comes back whole or throws: the engine never sees a partial page.
+/// </remarks>
+public interface ISourceConnector : IAsyncDisposable
+{
+    /// <summary>Source kind: <c>salesforce</c>, <c>hubspot</c>, <c>airtable</c>, <c>stripe</c>.</summary>
+    string Kind { get; }
+
+    /// <summary>Batch sizes and rate limits of this connection.</summary>
+    ConnectorLimits Limits { get; }
+
+    /// <summary>Objects of the account (Salesforce describeGlobal).</summary>
+    Task<IReadOnlyList<SourceObjectInfo>> ListObjectsAsync(CancellationToken cancellationToken);
+
+    /// <summary>An object's fields with their types (Salesforce describe).</summary>
+    Task<SourceObject> DescribeObjectAsync(string objectName, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the backfill page after <paramref name="cursor"/> (null: the first page). Pages come in a stable order
+    /// so that a backfill can resume from the last committed cursor after a crash.
+    /// </summary>
+    Task<BackfillPage> ReadBackfillPageAsync(ReadRequest request, string? cursor, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads changes (upserts and deletes) after <paramref name="cursor"/>. The same change may be delivered more
+    /// than once (overlap windows): the engine applies records idempotently and by version.
+    /// </summary>
+    /// <exception cref="SourceResyncRequiredException">the source's change log no longer covers the cursor.</exception>
+    Task<ChangePage> ReadChangesAsync(ReadRequest request, string cursor, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Applies a batch upstream and returns one result per input record, in input order. Split into chunks of
+    /// <see cref="ConnectorLimits.MaxWriteBatch"/>; each chunk is all-or-nothing where the source supports it.
+    /// </summary>
+    Task<IReadOnlyList<WriteResult>> WriteAsync(WriteBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>Refreshes the access token now (also done automatically on an expired session).</summary>
+    /// <exception cref="SourceAuthException">the refresh token was revoked: the user must reconnect.</exception>
+    Task RefreshCredentialsAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Batch sizes and rate limits a connector declares.</summary>
+/// <param name="MaxWriteBatch">Records per write request (Salesforce 200, HubSpot 100, Airtable 10).</param>
+/// <param name="MaxPageSize">Records per read page the source may return (Salesforce 2000).</param>
+/// <param name="RequestsPerSecond">This connection's request budget per second.</param>
+/// <param name="DailyShare">Share of the account's daily API allocation this connection may use, in (0, 1].</param>
+public sealed record ConnectorLimits(int MaxWriteBatch, int MaxPageSize, double RequestsPerSecond, double DailyShare);
+
+/// <summary>
+/// Secrets and settings of a connection. <see cref="Values"/> holds source-specific entries (Salesforce:
+/// <c>instance_url</c>, <c>access_token</c>, <c>refresh_token</c>, <c>client_id</c>, <c>client_secret</c>,
+/// <c>login_url</c>). Stored encrypted by the platform.
+/// </summary>
+public sealed record SourceCredentials(IReadOnlyDictionary<string, string> Values)
+{
+    /// <summary>The value of <paramref name="key"/>, or null.</summary>
+    public string? Get(string key) => Values.TryGetValue(key, out var v) ? v : null;
+
+    /// <summary>A copy with <paramref name="key"/> set.</summary>
+    public SourceCredentials With(string key, string value) => new(new Dictionary<string, string>(Values) { [key] = value });
+}
+
+/// <summary>Persists refreshed credentials (the platform encrypts them). Called after every successful refresh.</summary>
+public interface ICredentialSink
+{
+    /// <summary>Stores the new credentials of the connection.</summary>
+    Task SaveAsync(SourceCredentials credentials, CancellationToken cancellationToken);
+}
+
+/// <summary>Creates connectors of one kind.</summary>
+public interface ISourceConnectorFactory
+{
+    /// <summary>Source kind served (<c>salesforce</c>).</summary>
+    string Kind { get; }
+
+    /// <summary>A connector for one connection.</summary>
+    /// <param name="credentials">Decrypted credentials.</param>
+    /// <param name="sink">Where refreshed credentials go.</param>
+    /// <param name="limits">Overrides of the default budget; null keeps the defaults.</param>
+    ISourceConnector Create(SourceCredentials credentials, ICredentialSink sink, ConnectorLimits? limits = null);
+}

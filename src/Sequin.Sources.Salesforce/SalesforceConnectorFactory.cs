@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Sequin.Sources.Salesforce;
+
+/// <summary>
+/// Creates Salesforce connectors. One shared <see cref="SocketsHttpHandler"/> serves every connection of the host;
+/// each connector has its own token, budget and describe cache.
+/// </summary>
+public sealed class SalesforceConnectorFactory : ISourceConnectorFactory, IDisposable
+{
+    private readonly SalesforceOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly HttpClient _http;
+
+    /// <summary>Creates the factory (registered as a singleton by the sync engine).</summary>
+    public SalesforceConnectorFactory(IOptions<SalesforceOptions> options, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        _options = options.Value;
+        _time = time;
+        _loggerFactory = loggerFactory;
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = System.Net.DecompressionMethods.All,
+            MaxConnectionsPerServer = 64,
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    /// <inheritdoc />
+    public string Kind => "salesforce";
+
+    /// <summary>Default limits: 200 records per write, 2000 per page, and the configured budget.</summary>
+    public ConnectorLimits DefaultLimits => new(200, 2000, _options.RequestsPerSecond, _options.DailyShare);
+
+    /// <inheritdoc />
+    public ISourceConnector Create(SourceCredentials credentials, ICredentialSink sink, ConnectorLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(credentials);
+        var effective = limits ?? DefaultLimits;
+        effective = effective with { MaxWriteBatch = Math.Clamp(effective.MaxWriteBatch, 1, 200) };
+        var budget = new RateBudget(effective.RequestsPerSecond, effective.DailyShare, _time);
+        var api = new SalesforceApiClient(_http, _options, budget, credentials, sink, _time, _loggerFactory.CreateLogger("Sequin.Sources.Salesforce"));
+        return new SalesforceConnector(api, _options, effective, _time);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _http.Dispose();
+}

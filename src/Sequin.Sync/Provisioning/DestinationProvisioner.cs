@@ -1,0 +1,313 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Sequin.Sync.Provisioning;
+
+/// <summary>What provisioning changed on a table; the engine re-backfills the table when values must be refilled.</summary>
+/// <param name="Created">The table was created.</param>
+/// <param name="NeedsResync">Columns were added or changed type: existing rows need their values re-read.</param>
+/// <param name="Changes">Human-readable list of changes, for the log.</param>
+internal sealed record ProvisionResult(bool Created, bool NeedsResync, IReadOnlyList<string> Changes);
+
+/// <summary>
+/// Creates and evolves the destination side of a sync exactly as ADR 0007 defines it: the <c>_sequin</c> schema with
+/// the capture function and role helpers, the <c>sequin_sync</c> role, the sync's schema with its <c>_sync</c> status
+/// table, and each synced table with comments, reference indexes and capture triggers. Idempotent; every statement
+/// is safe to re-run, so a host that dies half-way is repaired by the next run.
+/// </summary>
+internal sealed partial class DestinationProvisioner(ILogger<DestinationProvisioner> logger)
+{
+    /// <summary>Cluster-wide NOLOGIN role whose members' writes are not captured (ADR 0007).</summary>
+    public const string SyncRole = "sequin_sync";
+
+    private const string SequinSql = """
+        do $$ begin
+          if not exists (select from pg_roles where rolname = 'sequin_sync') then
+            create role sequin_sync nologin;
+          end if;
+        exception when duplicate_object or unique_violation then null;
+        end $$;
+        create schema if not exists _sequin;
+        create or replace function _sequin.capture() returns trigger language plpgsql as $$
+        begin
+          if current_setting('sequin.origin', true) = 'sync' and pg_has_role(session_user, 'sequin_sync', 'member') then
+            return null;
+          end if;
+          if to_regclass('pg_temp.sequin_capture') is null then
+            raise exception using errcode = '42501',
+              message = format('writes to %I.%I must go through the Sequin proxy', tg_table_schema, tg_table_name),
+              hint = 'Connect with the proxy URL from the connection instructions; direct connections are read-only.';
+          end if;
+          if tg_op = 'INSERT' then
+            insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
+              select tg_relid, 'I', null, to_jsonb(n) from new_rows n;
+          elsif tg_op = 'UPDATE' then
+            insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
+              select tg_relid, 'U', to_jsonb(o), to_jsonb(n) from old_rows o join new_rows n on n.id = o.id;
+          else
+            insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
+              select tg_relid, 'D', to_jsonb(o), null from old_rows o;
+          end if;
+          return null;
+        end $$;
+        -- Role helpers (ADR 0007 "Roles and grants"): the proxy backend role may read and write the synced tables of a
+        -- schema; a direct-access role may only read them. Default privileges cover tables provisioned later.
+        create or replace function _sequin.grant_proxy_backend(p_schema text, p_role text) returns void language plpgsql as $$
+        declare t record;
+        begin
+          execute format('grant usage on schema %I to %I', p_schema, p_role);
+          for t in select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                   where n.nspname = p_schema and c.relkind = 'r' and c.relname <> '_sync' loop
+            execute format('grant select, insert, update, delete on %I.%I to %I', p_schema, t.relname, p_role);
+          end loop;
+          execute format('grant select on %I._sync to %I', p_schema, p_role);
+          execute format('alter default privileges in schema %I grant select, insert, update, delete on tables to %I', p_schema, p_role);
+        end $$;
+        create or replace function _sequin.grant_read_only(p_schema text, p_role text) returns void language plpgsql as $$
+        begin
+          execute format('grant usage on schema %I to %I', p_schema, p_role);
+          execute format('grant select on all tables in schema %I to %I', p_schema, p_role);
+          execute format('alter default privileges in schema %I grant select on tables to %I', p_schema, p_role);
+        end $$;
+        """;
+
+    /// <summary>
+    /// Installs <c>_sequin</c> (capture function, grant helpers) and the <c>sequin_sync</c> role, makes the current login
+    /// role a member of it when it may, and creates the sync's schema with its <c>_sync</c> status table.
+    /// </summary>
+    public async Task EnsureSchemaAsync(NpgsqlConnection connection, string schema, CancellationToken cancellationToken)
+    {
+        // Two hosts provisioning one destination at once would race on "create or replace function": serialise.
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, "select pg_advisory_xact_lock(hashtext('sequin.provision'))", cancellationToken);
+        await ExecuteAsync(connection, SequinSql, cancellationToken);
+        await ExecuteAsync(connection, $"""
+            create schema if not exists {Naming.Quote(schema)};
+            create table if not exists {Naming.Qualified(schema, "_sync")} (
+                table_name       text primary key,
+                object_name      text not null,
+                state            text not null default 'backfilling',
+                cursor           text,
+                backfill_started_at timestamptz,
+                rows             bigint not null default 0,
+                last_success_at  timestamptz,
+                lag              interval,
+                last_error       text,
+                last_error_at    timestamptz,
+                updated_at       timestamptz not null default now()
+            );
+            comment on table {Naming.Qualified(schema, "_sync")} is 'Sequin sync status: one row per synced table (state: backfilling, live, paused, error; cursor: where the next read starts; lag: how far behind upstream the table was at last_success_at).';
+            """, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+
+        // Membership makes this login role's writes invisible to capture (together with sequin.origin = 'sync').
+        await using var check = new NpgsqlCommand("select pg_has_role(session_user, 'sequin_sync', 'member')", connection);
+        if (await check.ExecuteScalarAsync(cancellationToken) is not true)
+        {
+            try
+            {
+                await ExecuteAsync(connection, "grant sequin_sync to session_user", cancellationToken);
+            }
+            catch (PostgresException e)
+            {
+                LogNotMember(logger, e.MessageText);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates or evolves one synced table: adds newly selected columns, drops deselected ones, changes types (a
+    /// failing cast drops and re-adds the column and asks for a resync; rows are never dropped), and (re)installs
+    /// comments, reference indexes, capture triggers and the table's <c>_sync</c> row.
+    /// </summary>
+    public async Task<ProvisionResult> EnsureTableAsync(NpgsqlConnection connection, TableModel model, CancellationToken cancellationToken)
+    {
+        var changes = new List<string>();
+        var needsResync = false;
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, "select pg_advisory_xact_lock(hashtext('sequin.provision'))", cancellationToken);
+        var existing = await ReadColumnsAsync(connection, model.Schema, model.Table, cancellationToken);
+        var created = existing is null;
+        if (existing is null)
+        {
+            var sql = new StringBuilder();
+            sql.Append("create table ").Append(model.Qualified).Append(" (\n  id text primary key default ('_sequin_tmp_' || gen_random_uuid())");
+            foreach (var column in model.Columns)
+            {
+                sql.Append(",\n  ").Append(Naming.Quote(column.Name)).Append(' ').Append(column.SqlType);
+            }
+
+            sql.Append(",\n  _sync_inserted_at timestamptz not null default now(),\n  _sync_updated_at timestamptz not null default now()\n)");
+            await ExecuteAsync(connection, sql.ToString(), cancellationToken);
+            changes.Add("created");
+        }
+        else
+        {
+            var wanted = model.Columns.ToDictionary(c => c.Name, StringComparer.Ordinal);
+            foreach (var (name, current) in existing)
+            {
+                if (name is "id" or "_sync_inserted_at" or "_sync_updated_at" || current.Field is null || wanted.ContainsKey(name))
+                {
+                    continue;
+                }
+
+                await ExecuteAsync(connection, $"alter table {model.Qualified} drop column {Naming.Quote(name)}", cancellationToken);
+                changes.Add($"dropped {name}");
+            }
+
+            foreach (var column in model.Columns)
+            {
+                if (!existing.TryGetValue(column.Name, out var current))
+                {
+                    await ExecuteAsync(connection, $"alter table {model.Qualified} add column {Naming.Quote(column.Name)} {column.SqlType}", cancellationToken);
+                    changes.Add($"added {column.Name} {column.SqlType}");
+                    needsResync = true;
+                }
+                else if (!string.Equals(current.SqlType, column.SqlType, StringComparison.Ordinal))
+                {
+                    await ExecuteAsync(connection, "savepoint sequin_retype", cancellationToken);
+                    try
+                    {
+                        var q = Naming.Quote(column.Name);
+                        await ExecuteAsync(connection,
+                            $"alter table {model.Qualified} alter column {q} type {column.SqlType} using {CastExpression(q, current.SqlType, column.SqlType)}",
+                            cancellationToken);
+                        await ExecuteAsync(connection, "release savepoint sequin_retype", cancellationToken);
+                        changes.Add($"retyped {column.Name} {current.SqlType} -> {column.SqlType}");
+                    }
+                    catch (PostgresException e)
+                    {
+                        // The old values do not cast: keep every row, re-create the column empty, and re-read the values.
+                        await ExecuteAsync(connection, "rollback to savepoint sequin_retype", cancellationToken);
+                        await ExecuteAsync(connection, $"alter table {model.Qualified} drop column {Naming.Quote(column.Name)}", cancellationToken);
+                        await ExecuteAsync(connection, $"alter table {model.Qualified} add column {Naming.Quote(column.Name)} {column.SqlType}", cancellationToken);
+                        changes.Add($"re-created {column.Name} as {column.SqlType} ({e.MessageText})");
+                    }
+
+                    needsResync = true;
+                }
+            }
+        }
+
+        var ddl = new StringBuilder();
+        ddl.Append("comment on table ").Append(model.Qualified).Append(" is ").Append(Literal(JsonSerializer.Serialize(new
+        {
+            sequin = new { @object = model.Object, source = model.Source, sync_id = model.SyncId },
+        }))).Append(";\n");
+        foreach (var column in model.Columns)
+        {
+            ddl.Append("comment on column ").Append(model.Qualified).Append('.').Append(Naming.Quote(column.Name)).Append(" is ")
+                .Append(Literal(JsonSerializer.Serialize(new { sequin = new { field = column.Field.Name, type = column.Field.SourceType } }))).Append(";\n");
+            if (column.Field.IsReference)
+            {
+                ddl.Append("create index if not exists ").Append(Naming.Quote(Naming.Limit($"{model.Table}_{column.Name}_idx")))
+                    .Append(" on ").Append(model.Qualified).Append(" (").Append(Naming.Quote(column.Name)).Append(");\n");
+            }
+        }
+
+        ddl.Append($"""
+            create or replace trigger sequin_capture_insert after insert on {model.Qualified} referencing new table as new_rows
+              for each statement execute function _sequin.capture();
+            create or replace trigger sequin_capture_update after update on {model.Qualified} referencing old table as old_rows new table as new_rows
+              for each statement execute function _sequin.capture();
+            create or replace trigger sequin_capture_delete after delete on {model.Qualified} referencing old table as old_rows
+              for each statement execute function _sequin.capture();
+            """);
+        await ExecuteAsync(connection, ddl.ToString(), cancellationToken);
+
+        await using (var status = new NpgsqlCommand($"""
+            insert into {Naming.Qualified(model.Schema, "_sync")} (table_name, object_name, state, rows)
+            values ($1, $2, 'backfilling', (select count(*) from {model.Qualified}))
+            on conflict (table_name) do nothing
+            """, connection))
+        {
+            status.Parameters.AddWithValue(model.Table);
+            status.Parameters.AddWithValue(model.Object);
+            await status.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        if (changes.Count > 0)
+        {
+            LogTableChanged(logger, model.Schema, model.Table, string.Join("; ", changes));
+        }
+
+        return new ProvisionResult(created, needsResync && !created, changes);
+    }
+
+    /// <summary>Field → column of a table from its column comments (null when the table does not exist).</summary>
+    public static async Task<IReadOnlyDictionary<string, string>?> ReadFieldColumnsAsync(NpgsqlConnection connection, string schema, string table,
+        CancellationToken cancellationToken)
+    {
+        var columns = await ReadColumnsAsync(connection, schema, table, cancellationToken);
+        return columns?.Where(c => c.Value.Field is not null).ToDictionary(c => c.Value.Field!, c => c.Key, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Drops a sync's schema with every synced table and its status (delete-sync).</summary>
+    public static async Task DropSchemaAsync(NpgsqlConnection connection, string schema, CancellationToken cancellationToken) =>
+        await ExecuteAsync(connection, $"drop schema if exists {Naming.Quote(schema)} cascade", cancellationToken);
+
+    private static async Task<Dictionary<string, (string SqlType, string? Field)>?> ReadColumnsAsync(NpgsqlConnection connection, string schema,
+        string table, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            select a.attname, format_type(a.atttypid, a.atttypmod), col_description(a.attrelid, a.attnum)
+            from pg_attribute a
+            where a.attrelid = to_regclass(format('%I.%I', $1::text, $2::text)) and a.attnum > 0 and not a.attisdropped
+            order by a.attnum
+            """, connection);
+        cmd.Parameters.AddWithValue(schema);
+        cmd.Parameters.AddWithValue(table);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        var result = new Dictionary<string, (string, string?)>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            string? field = null;
+            if (!reader.IsDBNull(2))
+            {
+                try
+                {
+                    using var doc = JsonDocument.Parse(reader.GetString(2));
+                    field = doc.RootElement.TryGetProperty("sequin", out var s) && s.TryGetProperty("field", out var f) ? f.GetString() : null;
+                }
+                catch (JsonException)
+                {
+                }
+            }
+
+            result[reader.GetString(0)] = (reader.GetString(1), field);
+        }
+
+        if (result.Count == 0)
+        {
+            return null;
+        }
+
+        return result;
+    }
+
+    private static string CastExpression(string quotedColumn, string fromType, string toType) => (fromType, toType) switch
+    {
+        // A multipicklist that became text (or back) keeps its values, joined/split on ';' as Salesforce does.
+        ("text[]", "text") => $"array_to_string({quotedColumn}, ';')",
+        ("text", "text[]") => $"string_to_array({quotedColumn}, ';')",
+        (_, "jsonb") => $"to_jsonb({quotedColumn})",
+        _ => $"{quotedColumn}::{toType}",
+    };
+
+    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand(sql, connection);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The sync login role is not a member of sequin_sync and cannot be made one ({Reason}); its writes will be refused by the capture triggers")]
+    private static partial void LogNotMember(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Provisioned {Schema}.{Table}: {Changes}")]
+    private static partial void LogTableChanged(ILogger logger, string schema, string table, string changes);
+}

@@ -1,0 +1,173 @@
+using System.Text.Json;
+using Sequin.Sandbox.Salesforce.Writes;
+using Shouldly;
+
+namespace Sequin.Sandbox.Tests;
+
+public sealed class RecordWriterTests
+{
+    private static SaveResult Create(Salesforce.Store.Org org, string type, string json) =>
+        RecordWriter.Save(org, [new WriteRequest(org.Catalog.Find(type), null, JsonDocument.Parse(json).RootElement)], true, org.UserId)[0];
+
+    [Theory]
+    [InlineData("""{"FirstName":"A"}""", "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", "LastName")]
+    [InlineData("""{"LastName":"A","Email":"pauldune.co"}""", "INVALID_EMAIL_ADDRESS", "Email: invalid email address: pauldune.co", "Email")]
+    [InlineData("""{"LastName":"A","LeadSource":"Carrier pigeon"}""", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "Lead Source: bad value for restricted picklist field: Carrier pigeon", "LeadSource")]
+    [InlineData("""{"LastName":"A","CreatedDate":"2024-01-01T00:00:00Z"}""", "INVALID_FIELD_FOR_INSERT_UPDATE", null, "CreatedDate")]
+    [InlineData("""{"LastName":"A","AccountId":"003000000000000AAA"}""", "MALFORMED_ID", "Account ID: id value of incorrect type: 003000000000000AAA", "AccountId")]
+    public void Save_InvalidContact_FailsWithSalesforceError(string json, string code, string? message, string field)
+    {
+        var (_, org) = TestOrgs.Create();
+        var result = Create(org, "Contact", json);
+        result.Success.ShouldBeFalse();
+        result.Errors[0].ErrorCode.ShouldBe(code);
+        if (message is not null)
+        {
+            result.Errors[0].Message.ShouldBe(message);
+        }
+        result.Errors[0].Fields!.ShouldBe([field]);
+        org.Table(org.Catalog.Contact).LiveCount.ShouldBe(0);
+    }
+
+    [Fact]
+    public void Save_TooLongValue_IsStringTooLong()
+    {
+        var (_, org) = TestOrgs.Create();
+        var result = Create(org, "Contact", $$"""{"LastName":"{{new string('x', 81)}}"}""");
+        result.Errors[0].ErrorCode.ShouldBe("STRING_TOO_LONG");
+        result.Errors[0].Message.ShouldEndWith("(max length=80)");
+    }
+
+    [Fact]
+    public void Save_UnknownFieldOrId_IsInvalidField()
+    {
+        var (_, org) = TestOrgs.Create();
+        Create(org, "Contact", """{"LastName":"A","Nope__c":1}""").Errors[0].ErrorCode.ShouldBe("INVALID_FIELD");
+        Create(org, "Contact", """{"LastName":"A","Id":"003000000000000AAA"}""").Errors[0].Message.ShouldBe("cannot specify Id in an insert call");
+    }
+
+    [Fact]
+    public void Save_ValidationRuleMatches_IsFieldCustomValidationException()
+    {
+        var (sandbox, org) = TestOrgs.Create();
+        sandbox.SetValidationRules(org.Id,
+        [
+            new SandboxValidationRule
+            {
+                Object = "Contact", Name = "No test people", Field = "LastName", ErrorMessage = "Test people are not allowed",
+                Condition = new SandboxRuleCondition
+                {
+                    Any = [new() { Field = "LastName", Operator = "equals", Value = "test" }, new() { Field = "Title", Operator = "matches", Value = "QA.*" }],
+                },
+            },
+        ]);
+        var result = Create(org, "Contact", """{"LastName":"Test"}""");
+        result.Errors.Single().ShouldBe(new Salesforce.Json.SalesforceError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "Test people are not allowed", ["LastName"]), new ErrorComparer());
+        Create(org, "Contact", """{"LastName":"Real","Title":"QA lead"}""").Success.ShouldBeFalse();
+        Create(org, "Contact", """{"LastName":"Real","Title":"Engineer"}""").Success.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Save_AllOrNoneWithOneBadRecord_AppliesNothing()
+    {
+        var (_, org) = TestOrgs.Create();
+        var type = org.Catalog.Contact;
+        var results = RecordWriter.Save(org,
+        [
+            new WriteRequest(type, null, JsonDocument.Parse("""{"LastName":"Good"}""").RootElement),
+            new WriteRequest(type, null, JsonDocument.Parse("""{"LastName":"Bad","Email":"x"}""").RootElement),
+        ], allOrNone: true, org.UserId);
+        results[0].Errors[0].ErrorCode.ShouldBe("ALL_OR_NONE_OPERATION_ROLLED_BACK");
+        results[1].Errors[0].ErrorCode.ShouldBe("INVALID_EMAIL_ADDRESS");
+        org.Table(type).LiveCount.ShouldBe(0);
+    }
+
+    [Fact]
+    public void Delete_Twice_IsEntityIsDeleted()
+    {
+        var (_, org) = TestOrgs.Create();
+        var id = Create(org, "Contact", """{"LastName":"A"}""").Id!;
+        RecordWriter.Delete(org, [id], true, org.UserId)[0].Success.ShouldBeTrue();
+        RecordWriter.Delete(org, [id], true, org.UserId)[0].Errors[0].ErrorCode.ShouldBe("ENTITY_IS_DELETED");
+        RecordWriter.Delete(org, ["bogus"], true, org.UserId)[0].Errors[0].ErrorCode.ShouldBe("MALFORMED_ID");
+    }
+
+    [Fact]
+    public async Task Save_ParallelWriters_NeverLoseAnUpdateAndStampsStrictlyIncrease()
+    {
+        var (_, org) = TestOrgs.Create();
+        var type = org.Catalog.Account;
+        var employees = type.FindField("NumberOfEmployees")!;
+        var id = Create(org, "Account", """{"Name":"Counter","NumberOfEmployees":0}""").Id!;
+        const int writers = 8;
+        const int increments = 250;
+        var stamps = new System.Collections.Concurrent.ConcurrentBag<DateTime>();
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < increments; i++)
+            {
+                var current = org.Table(type).Find(id)!;
+                RecordWriter.UpdateValues(org, current, values => values[employees.Ordinal] = (int)values[employees.Ordinal]! + 1).ShouldBeTrue();
+                stamps.Add(org.Table(type).Find(id)!.SystemModstamp);
+            }
+        })));
+        var final = org.Table(type).Find(id)!;
+        final.Get(employees).ShouldBe(writers * increments);
+        // Every write produced a distinct stamp: strictly increasing per record.
+        var ordered = org.Table(type).Find(id)!.SystemModstamp;
+        ordered.ShouldBe(stamps.Max());
+        final.SystemModstamp.ShouldBeGreaterThan((DateTime)final.Get(type.CreatedDate)!);
+        stamps.Distinct().Count().ShouldBeGreaterThan(1);
+    }
+
+    [Fact]
+    public void NextStamp_SameMillisecond_StrictlyIncreasesPerRecordAndNeverDecreasesGlobally()
+    {
+        var time = new ManualTime(new DateTimeOffset(2024, 5, 8, 21, 20, 0, TimeSpan.Zero));
+        var (_, org) = TestOrgs.Create(time: time);
+        var type = org.Catalog.Account;
+        var id = Create(org, "Account", """{"Name":"A"}""").Id!;
+        var previous = org.Table(type).Find(id)!.SystemModstamp;
+        for (var i = 0; i < 5; i++)
+        {
+            // The clock stands still: the stamp must still move forward for the record.
+            RecordWriter.UpdateValues(org, org.Table(type).Find(id)!, v => v[type.FindField("Name")!.Ordinal] = $"A{i}");
+            var stamp = org.Table(type).Find(id)!.SystemModstamp;
+            stamp.ShouldBeGreaterThan(previous);
+            previous = stamp;
+        }
+        var other = Create(org, "Account", """{"Name":"B"}""").Id!;
+        org.Table(type).Find(other)!.SystemModstamp.ShouldBeGreaterThanOrEqualTo(previous);
+    }
+
+    [Fact]
+    public void Seed_SameRandomSeed_IsDeterministic()
+    {
+        var spec = new SandboxSeedSpec { Accounts = 50, ContactsPerAccount = 3, OpportunitiesPerAccount = 1, Leads = 10, RandomSeed = 7 };
+        var (_, a) = TestOrgs.Create(spec);
+        var (_, b) = TestOrgs.Create(spec);
+        var nameA = a.Table(a.Catalog.Contact).Snapshot().ToArray().Select(r => r!.Get(a.Catalog.Contact.FindField("Email")!)).ToList();
+        var nameB = b.Table(b.Catalog.Contact).Snapshot().ToArray().Select(r => r!.Get(b.Catalog.Contact.FindField("Email")!)).ToList();
+        nameA.ShouldBe(nameB);
+        a.Table(a.Catalog.Contact).LiveCount.ShouldBe(150);
+    }
+
+    [Fact]
+    public void Seed_QuarterMillionRecords_TakesSeconds()
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var (_, org) = TestOrgs.Create(new SandboxSeedSpec { Accounts = 25_000, ContactsPerAccount = 8, OpportunitiesPerAccount = 2 });
+        watch.Stop();
+        org.Table(org.Catalog.Contact).LiveCount.ShouldBe(200_000);
+        // 250k records; the 1M-record figure is in docs/sandbox.md. Generous bound for a shared 2-core box.
+        watch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(15));
+    }
+
+    private sealed class ErrorComparer : IEqualityComparer<Salesforce.Json.SalesforceError>
+    {
+        public bool Equals(Salesforce.Json.SalesforceError? x, Salesforce.Json.SalesforceError? y) =>
+            x!.ErrorCode == y!.ErrorCode && x.Message == y.Message && x.Fields!.SequenceEqual(y.Fields!);
+
+        public int GetHashCode(Salesforce.Json.SalesforceError obj) => obj.ErrorCode.GetHashCode(StringComparison.Ordinal);
+    }
+}
