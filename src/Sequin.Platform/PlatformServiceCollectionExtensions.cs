@@ -32,6 +32,8 @@ public static class PlatformServiceCollectionExtensions
         services.AddHostedService<PlatformStartupService>();
         services.AddSingleton(sp => sp.GetRequiredService<PlatformDatabase>().DataSource);
         services.AddDbContext<PlatformDbContext>((sp, o) => o.UseNpgsql(sp.GetRequiredService<PlatformDatabase>().DataSource));
+        services.AddScoped<TenantScope>();
+        services.AddDbContext<TenantDbContext>((sp, o) => o.UseNpgsql(sp.GetRequiredService<PlatformDatabase>().DataSource));
         // Secrets at rest: Data Protection with its key ring in the platform database, shared by every host.
         services.AddDataProtection().SetApplicationName("sequin");
         services.AddOptions<SecretsOptions>().Bind(configuration.GetSection(SecretsOptions.Section));

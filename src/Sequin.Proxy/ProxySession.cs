@@ -10,7 +10,6 @@ using Microsoft.Extensions.Logging;
 using Sequin.Proxy.Auth;
 using Sequin.Proxy.Credentials;
 using Sequin.Proxy.Protocol;
-using Sequin.Proxy.Writes;
 
 namespace Sequin.Proxy;
 
@@ -499,15 +498,15 @@ internal sealed partial class ProxySession : IAsyncDisposable
     private async Task<Frame> ReadBackendFrameAsync(CancellationToken ct)
     {
         var reader = _backendIn!;
+        var header = new byte[5];
         while (true)
         {
             var result = await reader.ReadAsync(ct);
             var buffer = result.Buffer;
             if (buffer.Length >= 5)
             {
-                Span<byte> header = stackalloc byte[5];
                 buffer.Slice(0, 5).CopyTo(header);
-                var length = BinaryPrimitives.ReadInt32BigEndian(header[1..]);
+                var length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1));
                 if (length < 4)
                 {
                     throw new ProtocolException(SqlState.ConnectionFailure, "invalid message from the destination database");

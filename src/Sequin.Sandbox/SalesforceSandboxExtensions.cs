@@ -22,7 +22,8 @@ public static class SalesforceSandboxExtensions
         }
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SalesforceSandbox>();
-        services.AddHostedService<SandboxBackgroundService>();
+        // TryAddEnumerable: calling AddSalesforceSandbox twice must not start two mutators.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SandboxBackgroundService>());
         return services;
     }
 

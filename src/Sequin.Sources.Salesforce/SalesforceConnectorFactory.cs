@@ -16,19 +16,22 @@ public sealed class SalesforceConnectorFactory : ISourceConnectorFactory, IDispo
 
     /// <summary>Creates the factory (registered as a singleton by the sync engine).</summary>
     public SalesforceConnectorFactory(IOptions<SalesforceOptions> options, TimeProvider time, ILoggerFactory loggerFactory)
-    {
-        _options = options.Value;
-        _time = time;
-        _loggerFactory = loggerFactory;
-        _http = new HttpClient(new SocketsHttpHandler
+        : this(options, time, loggerFactory, new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             AutomaticDecompression = System.Net.DecompressionMethods.All,
             MaxConnectionsPerServer = 64,
         })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+    {
+    }
+
+    /// <summary>Creates the factory over a given handler (tests script the upstream with it).</summary>
+    internal SalesforceConnectorFactory(IOptions<SalesforceOptions> options, TimeProvider time, ILoggerFactory loggerFactory, HttpMessageHandler handler)
+    {
+        _options = options.Value;
+        _time = time;
+        _loggerFactory = loggerFactory;
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <inheritdoc />

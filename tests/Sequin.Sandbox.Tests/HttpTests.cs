@@ -110,6 +110,19 @@ public sealed class HttpTests(SandboxServer server) : IClassFixture<SandboxServe
     }
 
     [Fact]
+    public async Task Query_ParentRelationship_IsNestedRecord()
+    {
+        var page = await JsonOf(await server.Client.GetAsync($"{V}/query?q=SELECT+Id,Account.Name,Account.Industry,LastName+FROM+Contact+LIMIT+1"));
+        var record = page.GetProperty("records")[0];
+        record.EnumerateObject().Select(p => p.Name).ShouldBe(["attributes", "Id", "Account", "LastName"]);
+        var account = record.GetProperty("Account");
+        account.GetProperty("attributes").GetProperty("type").GetString().ShouldBe("Account");
+        account.GetProperty("attributes").GetProperty("url").GetString()!.ShouldStartWith("/services/data/v62.0/sobjects/Account/001");
+        account.GetProperty("Name").GetString().ShouldNotBeNullOrEmpty();
+        account.TryGetProperty("Industry", out _).ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task Query_BatchSizeHeader_IsClampedTo200()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{V}/query?q=SELECT+Id+FROM+Contact");
@@ -266,5 +279,76 @@ public sealed class HttpTests(SandboxServer server) : IClassFixture<SandboxServe
         var request = new HttpRequestMessage(HttpMethod.Put, "_sandbox/" + path) { Content = JsonContent.Create(body) };
         request.Headers.Add("X-Sandbox-Admin-Key", SandboxServer.AdminKey);
         return server.Client.SendAsync(request);
+    }
+}
+
+public sealed class HttpFaultTests(SandboxServer server) : IClassFixture<SandboxServer>
+{
+    private HttpClient ClientFor(string orgId)
+    {
+        var client = new HttpClient { BaseAddress = server.Client.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+            server.Sandbox.IssueTokens(orgId, server.BaseUrl).AccessToken);
+        return client;
+    }
+
+    [Fact]
+    public async Task Faults_ConcurrencyCap_RejectsTheSecondRequest()
+    {
+        var org = server.Sandbox.CreateOrg(new SandboxOrgSpec { Name = "narrow" });
+        server.Sandbox.SetFaults(org.OrgId, new SandboxFaults { MaxConcurrentRequests = 1, LatencyMs = 400 });
+        using var client = ClientFor(org.OrgId);
+        var responses = await Task.WhenAll(client.GetAsync("services/data/v62.0/limits"), client.GetAsync("services/data/v62.0/limits"));
+        responses.Select(r => (int)r.StatusCode).Order().ShouldBe([200, 403]);
+    }
+
+    [Fact]
+    public async Task Faults_Timeout_HangsUntilTheClientGivesUp()
+    {
+        var org = server.Sandbox.CreateOrg(new SandboxOrgSpec { Name = "slow" });
+        server.Sandbox.SetFaults(org.OrgId, new SandboxFaults { TimeoutRate = 1 });
+        using var client = ClientFor(org.OrgId);
+        client.Timeout = TimeSpan.FromMilliseconds(300);
+        await Should.ThrowAsync<TaskCanceledException>(() => client.GetAsync("services/data/v62.0/limits"));
+    }
+
+    [Fact]
+    public async Task Faults_Latency_DelaysTheResponse()
+    {
+        var org = server.Sandbox.CreateOrg(new SandboxOrgSpec { Name = "laggy" });
+        server.Sandbox.SetFaults(org.OrgId, new SandboxFaults { LatencyMs = 200 });
+        using var client = ClientFor(org.OrgId);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        (await client.GetAsync("services/data/v62.0/limits")).EnsureSuccessStatusCode();
+        watch.Elapsed.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(190));
+    }
+
+    [Fact]
+    public async Task Token_AuthorizeAllowThenExchangeWithPlainPkce_Works()
+    {
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.Client.BaseAddress };
+        var page = await client.GetStringAsync("services/oauth2/authorize?response_type=code&client_id=c&redirect_uri=http%3A%2F%2Flocalhost%2Fcb&state=s1&login_hint=http");
+        page.ShouldContain("selected>http (");
+        var decision = await client.PostAsync("services/oauth2/authorize", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["response_type"] = "code", ["client_id"] = "c", ["redirect_uri"] = "http://localhost/cb", ["state"] = "s1",
+            ["code_challenge"] = "verifier-123", ["code_challenge_method"] = "plain", ["org_id"] = server.Org.OrgId, ["action"] = "allow",
+        }));
+        decision.StatusCode.ShouldBe(System.Net.HttpStatusCode.Redirect);
+        var location = decision.Headers.Location!.ToString();
+        location.ShouldStartWith("http://localhost/cb?code=");
+        location.ShouldEndWith("&state=s1");
+        var code = Uri.UnescapeDataString(location.Split("code=")[1].Split('&')[0]);
+        Task<HttpResponseMessage> ExchangeAsync(string verifier) => client.PostAsync("services/oauth2/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code", ["code"] = code, ["client_id"] = "c", ["redirect_uri"] = "http://localhost/cb", ["code_verifier"] = verifier,
+        }));
+        var token = await ExchangeAsync("verifier-123");
+        token.StatusCode.ShouldBe(System.Net.HttpStatusCode.OK);
+        var json = JsonDocument.Parse(await token.Content.ReadAsStringAsync()).RootElement;
+        json.GetProperty("instance_url").GetString().ShouldBe(server.BaseUrl);
+        json.GetProperty("token_type").GetString().ShouldBe("Bearer");
+        // Codes are single use.
+        (await ExchangeAsync("verifier-123")).StatusCode.ShouldBe(System.Net.HttpStatusCode.BadRequest);
     }
 }

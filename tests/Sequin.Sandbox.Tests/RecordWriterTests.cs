@@ -171,3 +171,54 @@ public sealed class RecordWriterTests
         public int GetHashCode(Salesforce.Json.SalesforceError obj) => obj.ErrorCode.GetHashCode(StringComparison.Ordinal);
     }
 }
+
+public sealed class CustomObjectTests
+{
+    private static (SalesforceSandbox, Salesforce.Store.Org) CreateWithCustomObjects() => TestOrgs.Create(
+        new SandboxSeedSpec { CustomObjectRecords = 10 },
+        o =>
+        {
+            var invoice = new SandboxCustomObject { Name = "Invoice__c", Label = "Invoice" };
+            invoice.Fields.Add(new SandboxCustomField { Name = "Amount__c", Type = "currency", Precision = 16, Scale = 2, Required = true });
+            var status = new SandboxCustomField { Name = "Status__c", Type = "picklist" };
+            status.PicklistValues.Add("Draft");
+            status.PicklistValues.Add("Paid");
+            invoice.Fields.Add(status);
+            invoice.Fields.Add(new SandboxCustomField { Name = "Account__c", Type = "reference", ReferenceTo = "Account" });
+            invoice.Fields.Add(new SandboxCustomField { Name = "Number__c", Type = "string", Length = 20, ExternalId = true });
+            o.CustomObjects.Add(invoice);
+            var contact = new SandboxCustomObject { Name = "Contact" };
+            contact.Fields.Add(new SandboxCustomField { Name = "Shoe_Size__c", Type = "double" });
+            o.CustomObjects.Add(contact);
+        });
+
+    [Fact]
+    public void Catalog_DeclaredCustomObject_HasPrefixAndFields()
+    {
+        var (sandbox, org) = CreateWithCustomObjects();
+        var invoice = org.Catalog.Find("invoice__c")!;
+        invoice.KeyPrefix.ShouldBe("a01");
+        invoice.Custom.ShouldBeTrue();
+        invoice.FindField("Amount__c")!.Required.ShouldBeTrue();
+        invoice.FindField("Account__c")!.RelationshipName.ShouldBe("Account__r");
+        org.Catalog.Contact.FindField("Shoe_Size__c")!.Custom.ShouldBeTrue();
+        sandbox.CountRecords(org.Id, "Invoice__c").ShouldBe(10);
+    }
+
+    [Fact]
+    public void Save_CustomObject_ValidatesLikeStandardObjects()
+    {
+        var (_, org) = CreateWithCustomObjects();
+        var type = org.Catalog.Find("Invoice__c");
+        SaveResult Save(string json) =>
+            RecordWriter.Save(org, [new WriteRequest(type, null, JsonDocument.Parse(json).RootElement)], true, org.UserId)[0];
+        Save("""{"Name":"INV-1"}""").Errors[0].ErrorCode.ShouldBe("REQUIRED_FIELD_MISSING");
+        Save("""{"Amount__c":10,"Status__c":"Lost"}""").Errors[0].ErrorCode.ShouldBe("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
+        Save("""{"Amount__c":10,"Number__c":"N-1"}""").Success.ShouldBeTrue();
+        Save("""{"Amount__c":10,"Number__c":"n-1"}""").Errors[0].ErrorCode.ShouldBe("DUPLICATE_VALUE");
+    }
+
+    [Fact]
+    public void Catalog_CustomObjectWithoutSuffix_Throws() =>
+        Should.Throw<InvalidOperationException>(() => TestOrgs.Create(configure: o => o.CustomObjects.Add(new SandboxCustomObject { Name = "Invoice" })));
+}

@@ -26,7 +26,7 @@ public sealed class SoqlTests
     [InlineData("SELECT Id FRM Contact", 11, "FRM")]
     [InlineData("SELECT Id FROM Contact WHERE", 29, "<EOF>")]
     [InlineData("SELECT Id FROM Contact WHERE LastName = 'a' AND FirstName = 'b' OR Email = null", 65, "OR")]
-    [InlineData("SELECT Account.Name FROM Contact", 15, ".")]
+    [InlineData("SELECT Account.Owner.Name FROM Contact", 21, ".")]
     [InlineData("SELECT COUNT(Id) FROM Contact", 14, "Id")]
     [InlineData("SELECT Id FROM Contact GROUP BY Id", 24, "GROUP")]
     [InlineData("SELECT Id, FROM Contact", 12, "FROM")]
@@ -44,6 +44,31 @@ public sealed class SoqlTests
         var ex = Should.Throw<SoqlException>(() => SoqlCompiler.Compile("SELECT Id, Nme FROM Account", Catalog));
         ex.ErrorCode.ShouldBe("INVALID_FIELD");
         ex.Message.ShouldContain("ERROR at Row:1:Column:12\nNo such column 'Nme' on entity 'Account'.");
+    }
+
+    [Fact]
+    public void Compile_UnknownRelationship_IsInvalidField()
+    {
+        var (_, org) = TestOrgs.Create();
+        var ex = Should.Throw<SoqlException>(() => SoqlCompiler.Compile("SELECT Id, Acount.Name FROM Contact", org.Catalog, org.Table));
+        ex.ErrorCode.ShouldBe("INVALID_FIELD");
+        ex.Message.ShouldContain("Didn't understand relationship 'Acount' in field path.");
+        var leaf = Should.Throw<SoqlException>(() => SoqlCompiler.Compile("SELECT Id, Account.Nme FROM Contact", org.Catalog, org.Table));
+        leaf.Message.ShouldContain("ERROR at Row:1:Column:20\nNo such column 'Nme' on entity 'Account'.");
+    }
+
+    [Fact]
+    public void Execute_ParentRelationshipInWhereAndOrderBy_JoinsTheParent()
+    {
+        var (_, org) = TestOrgs.Create(new SandboxSeedSpec { Accounts = 10, ContactsPerAccount = 3 });
+        var account = org.Table(org.Catalog.Account).Snapshot().ToArray().First()!;
+        var name = (string)account.Get(org.Catalog.Account.FindField("Name")!)!;
+        var query = SoqlCompiler.Compile($"SELECT Id, Account.Name, Owner.Email FROM Contact WHERE Account.Name = '{name}' ORDER BY Account.Name, Id", org.Catalog, org.Table);
+        var rows = query.Execute(org.Table(org.Catalog.Contact), false);
+        rows.Length.ShouldBe(3);
+        rows.ShouldAllBe(r => (string)r.Get(org.Catalog.Contact.FindField("AccountId")!)! == account.Id);
+        query.Projection.Length.ShouldBe(3);
+        query.Projection[1].Parent!.Fields.Single().Name.ShouldBe("Name");
     }
 
     [Fact]

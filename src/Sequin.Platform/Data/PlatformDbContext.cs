@@ -9,9 +9,19 @@ namespace Sequin.Platform.Data;
 /// EF Core mapping of the platform database for queries. The schema itself is owned by the SQL migrations
 /// (<c>Migrations/*.sql</c>); this context never creates or alters tables. Tables and columns are snake_case.
 /// </summary>
-public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> options)
-    : IdentityUserContext<User, Guid>(options)
+public class PlatformDbContext : IdentityUserContext<User, Guid>
 {
+    public PlatformDbContext(DbContextOptions<PlatformDbContext> options)
+        : base(options)
+    {
+    }
+
+    /// <summary>For derived contexts (<see cref="TenantDbContext"/>) with their own options type.</summary>
+    protected PlatformDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     public DbSet<Organization> Organizations => Set<Organization>();
     public DbSet<Membership> Memberships => Set<Membership>();
     public DbSet<Invitation> Invitations => Set<Invitation>();

@@ -225,6 +225,58 @@ internal static class MessageWriter
         w.Advance(total);
     }
 
+    /// <summary>Close ('C') of a prepared statement.</summary>
+    public static void WriteCloseStatement(IBufferWriter<byte> w, string name)
+    {
+        var n = Utf8.GetByteCount(name);
+        var span = w.GetSpan(7 + n);
+        span[0] = FrontendMessageCode.Close;
+        BinaryPrimitives.WriteInt32BigEndian(span[1..], 4 + 1 + n + 1); // length + 'S' + name
+        span[5] = (byte)'S';
+        Utf8.GetBytes(name, span[6..]);
+        span[6 + n] = 0;
+        w.Advance(7 + n);
+    }
+
+    /// <summary>Parse ('P') of a named statement without parameter types.</summary>
+    public static void WriteParse(IBufferWriter<byte> w, string name, string sql)
+    {
+        var n = Utf8.GetByteCount(name);
+        var q = Utf8.GetByteCount(sql);
+        var total = 1 + 4 + n + 1 + q + 1 + 2;
+        var span = w.GetSpan(total);
+        span[0] = FrontendMessageCode.Parse;
+        BinaryPrimitives.WriteInt32BigEndian(span[1..], total - 1);
+        var p = 5 + Utf8.GetBytes(name, span[5..]);
+        span[p++] = 0;
+        p += Utf8.GetBytes(sql, span[p..]);
+        span[p++] = 0;
+        BinaryPrimitives.WriteInt16BigEndian(span[p..], 0); // parameter type count
+        w.Advance(total);
+    }
+
+    /// <summary>Bind of <paramref name="statement"/> to the unnamed portal (no parameters, text results) + Execute.</summary>
+    public static void WriteBindExecute(IBufferWriter<byte> w, string statement)
+    {
+        var n = Utf8.GetByteCount(statement);
+        var bind = 1 + 4 + 1 + n + 1 + 2 + 2 + 2;
+        var span = w.GetSpan(bind + 10);
+        span[0] = FrontendMessageCode.Bind;
+        BinaryPrimitives.WriteInt32BigEndian(span[1..], bind - 1);
+        span[5] = 0; // unnamed portal
+        Utf8.GetBytes(statement, span[6..]);
+        span[6 + n] = 0;
+        BinaryPrimitives.WriteInt16BigEndian(span[(7 + n)..], 0); // parameter format codes
+        BinaryPrimitives.WriteInt16BigEndian(span[(9 + n)..], 0); // parameter values
+        BinaryPrimitives.WriteInt16BigEndian(span[(11 + n)..], 0); // result format codes: all text
+        var e = span[bind..];
+        e[0] = FrontendMessageCode.Execute;
+        BinaryPrimitives.WriteInt32BigEndian(e[1..], 9); // length + portal "" + max rows
+        e[5] = 0;
+        BinaryPrimitives.WriteInt32BigEndian(e[6..], 0);
+        w.Advance(bind + 10);
+    }
+
     /// <summary>CancelRequest packet (16 bytes).</summary>
     public static byte[] CancelRequest(int processId, int secretKey)
     {

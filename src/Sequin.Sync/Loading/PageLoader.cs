@@ -29,11 +29,11 @@ internal sealed record CursorUpdate(string State, string Cursor, string? LastErr
 /// </summary>
 internal static class PageLoader
 {
-    /// <summary>Applies a page and its cursor atomically.</summary>
-    /// <param name="versionGuard">
-    /// Skip records whose version is not newer than the stored row's (incremental reads re-read an overlap window);
-    /// false for backfills, which always overwrite (a resync must refresh every row).
-    /// </param>
+    /// <summary>
+    /// Applies a page and its cursor atomically. With <c>versionGuard</c>, records whose version is not newer than the
+    /// stored row's are skipped (incremental reads re-read an overlap window); backfills pass false and always
+    /// overwrite (a resync must refresh every row).
+    /// </summary>
     public static async Task<LoadResult> LoadAsync(NpgsqlDataSource destination, TableModel model, IReadOnlyList<SourceRecord> upserts,
         IReadOnlyList<string> deletes, CursorUpdate cursor, bool versionGuard, CancellationToken cancellationToken)
     {

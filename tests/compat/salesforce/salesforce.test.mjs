@@ -231,6 +231,21 @@ test('expired session triggers a transparent refresh', async () => {
   assert.equal(refreshed, 1);
 });
 
+test('access token past its lifetime is refreshed transparently', async () => {
+  await admin(sandbox.baseUrl, 'PUT', `/orgs/${org.orgId}/faults`, { accessTokenLifetimeSeconds: 1 });
+  try {
+    const conn = await connect();
+    let refreshed = 0;
+    conn.on('refresh', () => { refreshed += 1; });
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const result = await conn.query('SELECT Id FROM Account LIMIT 1');
+    assert.equal(result.totalSize, 1);
+    assert.equal(refreshed, 1);
+  } finally {
+    await admin(sandbox.baseUrl, 'PUT', `/orgs/${org.orgId}/faults`, { accessTokenLifetimeSeconds: 7200 });
+  }
+});
+
 test('INVALID_SESSION_ID without a refresh token is an error named after the code', async () => {
   const tokens = await admin(sandbox.baseUrl, 'POST', `/orgs/${org.orgId}/tokens`);
   const conn = new jsforce.Connection({ instanceUrl: tokens.instance_url, accessToken: tokens.access_token, version: VERSION });

@@ -115,7 +115,7 @@ internal sealed partial class SandboxBackgroundService(SalesforceSandbox sandbox
             else
             {
                 var fresh = SeedGenerator.NewValues(org, type, rng);
-                var field = UpdatableField(type, rng);
+                var field = UpdatableField(type, fresh, rng);
                 RecordWriter.UpdateValues(org, victim, values => values[field.Ordinal] = fresh[field.Ordinal]);
             }
             org.Activity.CountUpdate();
@@ -125,10 +125,11 @@ internal sealed partial class SandboxBackgroundService(SalesforceSandbox sandbox
         org.Activity.CountDelete();
     }
 
-    private static FieldDef UpdatableField(ObjectDef type, Random rng)
+    /// <summary>A user-editable field the generator filled in, so the update is a realistic value change.</summary>
+    private static FieldDef UpdatableField(ObjectDef type, object?[] fresh, Random rng)
     {
         var candidates = type.Fields.Where(f => f.Updateable && f.Ordinal >= 0 && f.Type is not FieldType.Reference
-            && f.Kind is ValueKind.String or ValueKind.Int or ValueKind.Double && !f.Required).ToArray();
+            && f.Kind is ValueKind.String or ValueKind.Int or ValueKind.Double && fresh[f.Ordinal] is not null).ToArray();
         return candidates[rng.Next(candidates.Length)];
     }
 

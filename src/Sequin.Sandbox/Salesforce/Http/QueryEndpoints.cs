@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Sequin.Sandbox.Salesforce.Json;
 using Sequin.Sandbox.Salesforce.Soql;
@@ -17,6 +16,12 @@ internal static class QueryEndpoints
     public const int DefaultBatchSize = 2000;
     public const int MinBatchSize = 200;
 
+    /// <summary>
+    /// Open cursors kept per org; the least recently used goes first. Salesforce allows 10 per user;
+    /// we are more lenient because tests run many clients against one org.
+    /// </summary>
+    public const int MaxOpenCursors = 50;
+
     /// <summary>Records written between flushes of the response pipe (bounded memory per request).</summary>
     private const int FlushEvery = 100;
 
@@ -31,7 +36,7 @@ internal static class QueryEndpoints
         CompiledQuery compiled;
         try
         {
-            compiled = SoqlCompiler.Compile(q, api.Org.Catalog);
+            compiled = SoqlCompiler.Compile(q, api.Org.Catalog, api.Org.Table);
         }
         catch (SoqlException ex)
         {
@@ -56,8 +61,9 @@ internal static class QueryEndpoints
         {
             cursor = new QueryCursor(NewLocatorId(), compiled.Type, rows, compiled.Projection, api.Org.UtcNow);
             api.Org.Cursors[cursor.Id] = cursor;
+            EvictOldCursors(api.Org);
         }
-        return new QueryPageResult(api, rows, compiled.Projection, compiled.Type.Name, 0, batch, cursor?.Id, includeDeleted);
+        return new QueryPageResult(api, rows, compiled.Projection, compiled.Type, 0, batch, cursor?.Id, includeDeleted);
     }
 
     public static IResult More(HttpContext http, string locator, bool includeDeleted)
@@ -70,7 +76,20 @@ internal static class QueryEndpoints
             return SalesforceHttp.Error(400, new SalesforceError("INVALID_QUERY_LOCATOR", "invalid query locator"));
         }
         cursor.LastUsed = api.Org.UtcNow;
-        return new QueryPageResult(api, cursor.Rows, cursor.Projection, cursor.Type.Name, offset, BatchSize(http), cursor.Id, includeDeleted);
+        return new QueryPageResult(api, cursor.Rows, cursor.Projection, cursor.Type, offset, BatchSize(http), cursor.Id, includeDeleted);
+    }
+
+    private static void EvictOldCursors(Org org)
+    {
+        var excess = org.Cursors.Count - MaxOpenCursors;
+        if (excess <= 0)
+        {
+            return;
+        }
+        foreach (var stale in org.Cursors.Values.OrderBy(c => c.LastUsed).Take(excess))
+        {
+            org.Cursors.TryRemove(stale.Id, out _);
+        }
     }
 
     /// <summary><c>Sforce-Query-Options: batchSize=N</c>, clamped to 200..2000 like Salesforce.</summary>
@@ -95,7 +114,7 @@ internal static class QueryEndpoints
     }
 
     /// <summary>Writes one page straight into the response pipe, flushing as it goes.</summary>
-    private sealed class QueryPageResult(ApiRequest api, Record[] rows, Schema.FieldDef[] projection, string typeName,
+    private sealed class QueryPageResult(ApiRequest api, Record[] rows, ProjectionItem[] projection, Schema.ObjectDef type,
         int offset, int batch, string? cursorId, bool includeDeleted) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
@@ -105,8 +124,7 @@ internal static class QueryEndpoints
             response.ContentType = SalesforceHttp.JsonContentType;
             var end = Math.Min(rows.Length, offset + batch);
             var done = end >= rows.Length;
-            var urlPrefix = Encoding.UTF8.GetBytes($"{api.BasePath}/sobjects/{typeName}/");
-            var encodedType = JsonEncodedText.Encode(typeName);
+            var rowWriter = new QueryRowWriter(type, projection, api.BasePath, api.Org.Table);
             var writer = new Utf8JsonWriter(response.BodyWriter, SalesforceHttp.WriterOptions);
             await using (writer)
             {
@@ -120,7 +138,7 @@ internal static class QueryEndpoints
                 writer.WriteStartArray("records"u8);
                 for (var i = offset; i < end; i++)
                 {
-                    RecordJsonWriter.Write(writer, rows[i], projection, urlPrefix, encodedType);
+                    rowWriter.Write(writer, rows[i]);
                     if ((i - offset) % FlushEvery == FlushEvery - 1)
                     {
                         writer.Flush();

@@ -15,6 +15,14 @@ internal static class RecordJsonWriter
     private static readonly JsonEncodedText Attributes = JsonEncodedText.Encode("attributes");
     private static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
     private static readonly JsonEncodedText Url = JsonEncodedText.Encode("url");
+    private static readonly JsonEncodedText City = JsonEncodedText.Encode("city");
+    private static readonly JsonEncodedText Country = JsonEncodedText.Encode("country");
+    private static readonly JsonEncodedText GeocodeAccuracy = JsonEncodedText.Encode("geocodeAccuracy");
+    private static readonly JsonEncodedText Latitude = JsonEncodedText.Encode("latitude");
+    private static readonly JsonEncodedText Longitude = JsonEncodedText.Encode("longitude");
+    private static readonly JsonEncodedText PostalCode = JsonEncodedText.Encode("postalCode");
+    private static readonly JsonEncodedText State = JsonEncodedText.Encode("state");
+    private static readonly JsonEncodedText Street = JsonEncodedText.Encode("street");
 
     /// <summary>
     /// <paramref name="sobjectUrlPrefix"/> is the UTF-8 of <c>/services/data/vXX.X/sobjects/Type/</c>;
@@ -22,6 +30,17 @@ internal static class RecordJsonWriter
     /// </summary>
     public static void Write(Utf8JsonWriter writer, Record record, IReadOnlyList<FieldDef> projection,
         ReadOnlySpan<byte> sobjectUrlPrefix, JsonEncodedText typeName)
+    {
+        WriteStart(writer, record, sobjectUrlPrefix, typeName);
+        for (var i = 0; i < projection.Count; i++)
+        {
+            WriteField(writer, record, projection[i]);
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Opens the record object and writes <c>attributes</c>; the caller writes fields and closes it.</summary>
+    public static void WriteStart(Utf8JsonWriter writer, Record record, ReadOnlySpan<byte> sobjectUrlPrefix, JsonEncodedText typeName)
     {
         writer.WriteStartObject();
         writer.WriteStartObject(Attributes);
@@ -35,17 +54,16 @@ internal static class RecordJsonWriter
         }
         writer.WriteString(Url, url);
         writer.WriteEndObject();
-        for (var i = 0; i < projection.Count; i++)
+    }
+
+    public static void WriteField(Utf8JsonWriter writer, Record record, FieldDef field)
+    {
+        if (field.Type == FieldType.Address)
         {
-            var field = projection[i];
-            if (field.Type == FieldType.Address)
-            {
-                WriteAddress(writer, record, field);
-                continue;
-            }
-            WriteValue(writer, field.JsonName, field, record.Values[field.Ordinal]);
+            WriteAddress(writer, record, field);
+            return;
         }
-        writer.WriteEndObject();
+        WriteValue(writer, field.JsonName, field, record.Values[field.Ordinal]);
     }
 
     public static void WriteValue(Utf8JsonWriter writer, JsonEncodedText name, FieldDef field, object? value)
@@ -107,14 +125,14 @@ internal static class RecordJsonWriter
             return;
         }
         writer.WriteStartObject(field.JsonName);
-        WriteValue(writer, JsonEncodedText.Encode("city"), a.City, city);
-        WriteValue(writer, JsonEncodedText.Encode("country"), a.Country, country);
-        WriteValue(writer, JsonEncodedText.Encode("geocodeAccuracy"), a.GeocodeAccuracy, accuracy);
-        WriteValue(writer, JsonEncodedText.Encode("latitude"), a.Latitude, lat);
-        WriteValue(writer, JsonEncodedText.Encode("longitude"), a.Longitude, lon);
-        WriteValue(writer, JsonEncodedText.Encode("postalCode"), a.PostalCode, postal);
-        WriteValue(writer, JsonEncodedText.Encode("state"), a.State, state);
-        WriteValue(writer, JsonEncodedText.Encode("street"), a.Street, street);
+        WriteValue(writer, City, a.City, city);
+        WriteValue(writer, Country, a.Country, country);
+        WriteValue(writer, GeocodeAccuracy, a.GeocodeAccuracy, accuracy);
+        WriteValue(writer, Latitude, a.Latitude, lat);
+        WriteValue(writer, Longitude, a.Longitude, lon);
+        WriteValue(writer, PostalCode, a.PostalCode, postal);
+        WriteValue(writer, State, a.State, state);
+        WriteValue(writer, Street, a.Street, street);
         writer.WriteEndObject();
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Globalization;
 
 namespace Sequin.Sandbox.Salesforce.Json;
@@ -80,8 +79,4 @@ internal static class SalesforceFormat
 
     public static bool TryParseDate(string text, out DateOnly value) =>
         DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out value);
-
-    /// <summary>Writes a double the way Salesforce does for integral currency values is not needed: JSON numbers are equal.</summary>
-    public static bool TryFormat(double value, Span<byte> destination, out int written) =>
-        Utf8Formatter.TryFormat(value, destination, out written);
 }

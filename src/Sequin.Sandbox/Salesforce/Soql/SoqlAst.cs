@@ -10,8 +10,15 @@ internal sealed record SelectStatement(
     int? Limit,
     int? Offset);
 
-/// <summary>A field or object name with its offset in the query (for error positions).</summary>
-internal sealed record NameRef(string Name, int Position);
+/// <summary>
+/// A field or object name with its offset in the query (for error positions). For a parent
+/// relationship path (<c>Account.Name</c>), <see cref="Relationship"/> is <c>Account</c> and
+/// <see cref="Name"/> is <c>Name</c>; <see cref="NamePosition"/> is where the field name starts.
+/// </summary>
+internal sealed record NameRef(string Name, int Position, string? Relationship = null, int NamePosition = -1)
+{
+    public string Text => Relationship is null ? Name : $"{Relationship}.{Name}";
+}
 
 internal sealed record OrderItem(NameRef Field, bool Descending, bool NullsFirst);
 

@@ -10,7 +10,7 @@ namespace Sequin.Sandbox.Salesforce.Soql;
 internal sealed class CompiledQuery
 {
     public required ObjectDef Type { get; init; }
-    public required FieldDef[] Projection { get; init; }
+    public required ProjectionItem[] Projection { get; init; }
     public required bool IsCount { get; init; }
     public Func<Record, bool>? Filter { get; init; }
     public IComparer<Record>? Order { get; init; }
@@ -60,33 +60,51 @@ internal sealed class CompiledQuery
 /// </summary>
 internal static class SoqlCompiler
 {
-    public static CompiledQuery Compile(string query, SchemaCatalog catalog)
+    /// <summary>
+    /// <paramref name="tables"/> gives access to parent tables for relationship paths
+    /// (<c>Account.Name</c>); without it, such paths are rejected.
+    /// </summary>
+    public static CompiledQuery Compile(string query, SchemaCatalog catalog, Func<ObjectDef, Table>? tables = null)
     {
         var statement = SoqlParser.Parse(query);
         var type = catalog.Find(statement.From.Name) ?? throw SoqlException.At("INVALID_TYPE", query, statement.From.Position,
             $"sObject type '{statement.From.Name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.");
-        var projection = new List<FieldDef>();
+        var binder = new Binder(query, type, catalog, tables);
+        var projection = new List<ProjectionItem>();
+        var parents = new Dictionary<FieldDef, ParentProjection>();
+        var seen = new HashSet<(FieldDef?, FieldDef)>();
         foreach (var name in statement.Fields)
         {
-            var field = Resolve(query, type, name);
-            if (projection.Contains(field))
+            var path = binder.Resolve(name);
+            if (!seen.Add((path.Reference, path.Leaf)))
             {
-                throw SoqlException.At("MALFORMED_QUERY", query, name.Position, $"duplicate field selected: {field.Name}");
+                throw SoqlException.At("MALFORMED_QUERY", query, name.Position, $"duplicate field selected: {name.Text}");
             }
-            projection.Add(field);
+            if (path.Reference is null)
+            {
+                projection.Add(new ProjectionItem(path.Leaf));
+                continue;
+            }
+            if (!parents.TryGetValue(path.Reference, out var parent))
+            {
+                parent = new ParentProjection(path.Reference, path.Target!);
+                parents.Add(path.Reference, parent);
+                projection.Add(new ProjectionItem(path.Reference, parent));
+            }
+            parent.Fields.Add(path.Leaf);
         }
-        var filter = statement.Where is null ? null : CompileCondition(query, type, statement.Where);
+        var filter = statement.Where is null ? null : CompileCondition(binder, statement.Where);
         IComparer<Record>? order = null;
         if (statement.OrderBy.Count > 0)
         {
             var keys = statement.OrderBy.Select(o =>
             {
-                var field = Resolve(query, type, o.Field);
-                if (!field.Sortable)
+                var path = binder.Resolve(o.Field);
+                if (!path.Leaf.Sortable || path.Leaf.Kind == ValueKind.None)
                 {
-                    throw SoqlException.At("INVALID_FIELD", query, o.Field.Position, $"field '{field.Name}' can not be sorted in a query call");
+                    throw SoqlException.At("INVALID_FIELD", query, o.Field.Position, $"field '{path.Leaf.Name}' can not be sorted in a query call");
                 }
-                return (field, o.Descending, o.NullsFirst);
+                return (path.Leaf, path.Getter, o.Descending, o.NullsFirst);
             }).ToArray();
             order = new RecordComparer(keys);
         }
@@ -102,17 +120,52 @@ internal static class SoqlCompiler
         };
     }
 
-    private static FieldDef Resolve(string query, ObjectDef type, NameRef name) =>
-        type.FindField(name.Name) ?? throw SoqlException.At("INVALID_FIELD", query, name.Position,
-            $"No such column '{name.Name}' on entity '{type.Name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.");
+    /// <summary>A resolved field path: the leaf field, how to read it, and the reference it goes through.</summary>
+    internal sealed record FieldPath(FieldDef Leaf, Func<Record, object?> Getter, FieldDef? Reference = null, ObjectDef? Target = null);
 
-    private static Func<Record, bool> CompileCondition(string query, ObjectDef type, Condition condition)
+    /// <summary>Resolves names against the queried object and, one level up, its parents.</summary>
+    private sealed class Binder(string query, ObjectDef type, SchemaCatalog catalog, Func<ObjectDef, Table>? tables)
     {
+        public string Query => query;
+
+        public FieldPath Resolve(NameRef name)
+        {
+            if (name.Relationship is null)
+            {
+                var field = Field(type, name.Name, name.Position);
+                var slot = field.Ordinal;
+                return new FieldPath(field, slot < 0 ? static _ => null : r => r.Values[slot]);
+            }
+            var reference = type.Fields.FirstOrDefault(f => f.Type == FieldType.Reference
+                && string.Equals(f.RelationshipName, name.Relationship, StringComparison.OrdinalIgnoreCase));
+            var target = reference?.ReferenceTo.Select(catalog.Find).FirstOrDefault(t => t is not null);
+            if (reference is null || target is null || tables is null)
+            {
+                throw SoqlException.At("INVALID_FIELD", query, name.Position,
+                    $"Didn't understand relationship '{name.Relationship}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.");
+            }
+            var leaf = Field(target, name.Name, name.NamePosition);
+            var referenceSlot = reference.Ordinal;
+            var leafSlot = leaf.Ordinal;
+            var parentTable = tables(target);
+            // Parent values are read at evaluation time, like a join on the current parent version.
+            return new FieldPath(leaf, r => r.Values[referenceSlot] is string id && leafSlot >= 0
+                && parentTable.Find(id) is { IsDeleted: false } parent ? parent.Values[leafSlot] : null, reference, target);
+        }
+
+        private FieldDef Field(ObjectDef owner, string name, int position) =>
+            owner.FindField(name) ?? throw SoqlException.At("INVALID_FIELD", query, position,
+                $"No such column '{name}' on entity '{owner.Name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.");
+    }
+
+    private static Func<Record, bool> CompileCondition(Binder binder, Condition condition)
+    {
+        var query = binder.Query;
         switch (condition)
         {
             case AndCondition and:
             {
-                var parts = and.Operands.Select(o => CompileCondition(query, type, o)).ToArray();
+                var parts = and.Operands.Select(o => CompileCondition(binder, o)).ToArray();
                 return r =>
                 {
                     foreach (var p in parts)
@@ -127,7 +180,7 @@ internal static class SoqlCompiler
             }
             case OrCondition or:
             {
-                var parts = or.Operands.Select(o => CompileCondition(query, type, o)).ToArray();
+                var parts = or.Operands.Select(o => CompileCondition(binder, o)).ToArray();
                 return r =>
                 {
                     foreach (var p in parts)
@@ -142,17 +195,17 @@ internal static class SoqlCompiler
             }
             case NotCondition not:
             {
-                var inner = CompileCondition(query, type, not.Operand);
+                var inner = CompileCondition(binder, not.Operand);
                 return r => !inner(r);
             }
             case InCondition @in:
             {
-                var field = FilterField(query, type, @in.Field);
+                var (field, get) = FilterField(binder, @in.Field);
                 var values = @in.Values.Select(v => Literal(query, field, v)).ToArray();
                 var negated = @in.Negated;
                 return r =>
                 {
-                    var actual = r.Get(field);
+                    var actual = get(r);
                     foreach (var v in values)
                     {
                         if (ValuesEqual(field, actual, v))
@@ -165,18 +218,18 @@ internal static class SoqlCompiler
             }
             case Comparison { Operator: "LIKE" } like:
             {
-                var field = FilterField(query, type, like.Field);
+                var (field, get) = FilterField(binder, like.Field);
                 if (field.Kind != ValueKind.String)
                 {
                     throw SoqlException.At("INVALID_FIELD", query, like.Value.Position,
                         $"invalid operator on {field.Type.DescribeName()} field: LIKE");
                 }
                 var regex = LikeToRegex(((SoqlString)like.Value.Value!).Pattern);
-                return r => r.Get(field) is string s && regex.IsMatch(s);
+                return r => get(r) is string s && regex.IsMatch(s);
             }
             case Comparison cmp:
             {
-                var field = FilterField(query, type, cmp.Field);
+                var (field, get) = FilterField(binder, cmp.Field);
                 var value = Literal(query, field, cmp.Value);
                 if (field.Kind == ValueKind.Boolean && cmp.Operator is not ("=" or "!="))
                 {
@@ -184,12 +237,12 @@ internal static class SoqlCompiler
                 }
                 return cmp.Operator switch
                 {
-                    "=" => r => ValuesEqual(field, r.Get(field), value),
-                    "!=" => r => !ValuesEqual(field, r.Get(field), value),
-                    "<" => r => Order(field, r.Get(field), value) is < 0,
-                    "<=" => r => Order(field, r.Get(field), value) is <= 0,
-                    ">" => r => Order(field, r.Get(field), value) is > 0,
-                    ">=" => r => Order(field, r.Get(field), value) is >= 0,
+                    "=" => r => ValuesEqual(field, get(r), value),
+                    "!=" => r => !ValuesEqual(field, get(r), value),
+                    "<" => r => Order(field, get(r), value) is < 0,
+                    "<=" => r => Order(field, get(r), value) is <= 0,
+                    ">" => r => Order(field, get(r), value) is > 0,
+                    ">=" => r => Order(field, get(r), value) is >= 0,
                     _ => throw SoqlException.At("MALFORMED_QUERY", query, cmp.Value.Position, $"unexpected token: '{cmp.Operator}'"),
                 };
             }
@@ -198,14 +251,14 @@ internal static class SoqlCompiler
         }
     }
 
-    private static FieldDef FilterField(string query, ObjectDef type, NameRef name)
+    private static (FieldDef Field, Func<Record, object?> Get) FilterField(Binder binder, NameRef name)
     {
-        var field = Resolve(query, type, name);
-        if (!field.Filterable || field.Kind == ValueKind.None)
+        var path = binder.Resolve(name);
+        if (!path.Leaf.Filterable || path.Leaf.Kind == ValueKind.None)
         {
-            throw SoqlException.At("INVALID_FIELD", query, name.Position, $"field '{field.Name}' can not be filtered in a query call");
+            throw SoqlException.At("INVALID_FIELD", binder.Query, name.Position, $"field '{path.Leaf.Name}' can not be filtered in a query call");
         }
-        return field;
+        return (path.Leaf, path.Getter);
     }
 
     /// <summary>Converts a literal to the field's stored representation, or rejects it like Salesforce.</summary>
@@ -321,14 +374,14 @@ internal static class SoqlCompiler
             TimeSpan.FromSeconds(1));
     }
 
-    private sealed class RecordComparer((FieldDef Field, bool Descending, bool NullsFirst)[] keys) : IComparer<Record>
+    private sealed class RecordComparer((FieldDef Field, Func<Record, object?> Get, bool Descending, bool NullsFirst)[] keys) : IComparer<Record>
     {
         public int Compare(Record? x, Record? y)
         {
-            foreach (var (field, descending, nullsFirst) in keys)
+            foreach (var (field, get, descending, nullsFirst) in keys)
             {
-                var a = x!.Get(field);
-                var b = y!.Get(field);
+                var a = get(x!);
+                var b = get(y!);
                 int c;
                 if (a is null || b is null)
                 {

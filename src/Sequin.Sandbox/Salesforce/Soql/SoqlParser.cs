@@ -5,7 +5,7 @@ namespace Sequin.Sandbox.Salesforce.Soql;
 /// <summary>
 /// Recursive-descent parser for the SOQL subset:
 /// <code>
-/// SELECT (COUNT() | field [, field]*) FROM object
+/// SELECT (COUNT() | path [, path]*) FROM object        -- path := field | relationship.field (one level)
 ///   [WHERE condition] [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST] [, ...]] [LIMIT n] [OFFSET n]
 /// condition := term (AND term)* | term (OR term)*     -- mixing AND and OR needs parentheses, as in SOQL
 /// term      := NOT term | '(' condition ')' | field op value | field [NOT] IN (value, ...) | field LIKE 'pattern'
@@ -67,8 +67,40 @@ internal sealed class SoqlParser
             throw Unexpected(token);
         }
         _next++;
-        // Relationship paths (Account.Name) and aggregates are outside the subset.
+        // Aggregates and functions (COUNT(Id), FIELDS(ALL), toLabel(x)) are outside the subset.
         if (Peek.Kind is TokenKind.Dot or TokenKind.LeftParen)
+        {
+            throw Unexpected(Peek);
+        }
+        return new NameRef(token.Text, token.Position);
+    }
+
+    /// <summary>A field, or a one-level parent relationship path such as <c>Account.Name</c>.</summary>
+    private NameRef ExpectFieldPath()
+    {
+        var token = Peek;
+        if (token.Kind != TokenKind.Identifier || Reserved.Contains(token.Text))
+        {
+            throw Unexpected(token);
+        }
+        _next++;
+        if (Peek.Kind == TokenKind.Dot)
+        {
+            _next++;
+            var field = Peek;
+            if (field.Kind != TokenKind.Identifier)
+            {
+                throw Unexpected(field);
+            }
+            _next++;
+            // Deeper paths (Account.Owner.Name) are outside the subset.
+            if (Peek.Kind is TokenKind.Dot or TokenKind.LeftParen)
+            {
+                throw Unexpected(Peek);
+            }
+            return new NameRef(field.Text, token.Position, token.Text, field.Position);
+        }
+        if (Peek.Kind == TokenKind.LeftParen)
         {
             throw Unexpected(Peek);
         }
@@ -89,11 +121,11 @@ internal sealed class SoqlParser
         }
         else
         {
-            fields.Add(ExpectName());
+            fields.Add(ExpectFieldPath());
             while (Peek.Kind == TokenKind.Comma)
             {
                 _next++;
-                fields.Add(ExpectName());
+                fields.Add(ExpectFieldPath());
             }
         }
         ExpectKeyword("FROM");
@@ -115,7 +147,7 @@ internal sealed class SoqlParser
                 {
                     _next++;
                 }
-                var field = ExpectName();
+                var field = ExpectFieldPath();
                 var descending = false;
                 if (Peek.IsKeyword("ASC"))
                 {
@@ -159,13 +191,11 @@ internal sealed class SoqlParser
         if (Peek.IsKeyword("OFFSET"))
         {
             _next++;
-            var token = Peek;
             offset = ExpectNonNegativeInteger();
             if (offset > 2000)
             {
                 throw new SoqlException("NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000");
             }
-            _ = token;
         }
         if (Peek.Kind != TokenKind.End)
         {
@@ -222,7 +252,7 @@ internal sealed class SoqlParser
             Expect(TokenKind.RightParen);
             return inner;
         }
-        var field = ExpectName();
+        var field = ExpectFieldPath();
         var token = Peek;
         if (token.IsKeyword("NOT"))
         {

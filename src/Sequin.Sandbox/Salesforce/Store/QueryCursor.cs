@@ -1,4 +1,5 @@
 using Sequin.Sandbox.Salesforce.Schema;
+using Sequin.Sandbox.Salesforce.Soql;
 
 namespace Sequin.Sandbox.Salesforce.Store;
 
@@ -7,7 +8,7 @@ namespace Sequin.Sandbox.Salesforce.Store;
 /// versions captured when the query ran, so paging sees one consistent result even while writers
 /// continue (Salesforce cursors behave the same way).
 /// </summary>
-internal sealed class QueryCursor(string id, ObjectDef type, Record[] rows, FieldDef[] projection, DateTime createdAt)
+internal sealed class QueryCursor(string id, ObjectDef type, Record[] rows, ProjectionItem[] projection, DateTime createdAt)
 {
     /// <summary>Salesforce drops idle query cursors after 15 minutes.</summary>
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromMinutes(15);
@@ -15,6 +16,6 @@ internal sealed class QueryCursor(string id, ObjectDef type, Record[] rows, Fiel
     public string Id { get; } = id;
     public ObjectDef Type { get; } = type;
     public Record[] Rows { get; } = rows;
-    public FieldDef[] Projection { get; } = projection;
+    public ProjectionItem[] Projection { get; } = projection;
     public DateTime LastUsed { get; set; } = createdAt;
 }

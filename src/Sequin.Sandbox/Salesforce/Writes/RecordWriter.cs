@@ -238,6 +238,14 @@ internal static partial class RecordWriter
             ApplyDefaults(org, type, values, assigned);
         }
         Derive(type, values, assigned);
+        foreach (var field in assigned)
+        {
+            if (field.Unique && values[field.Ordinal] is string unique && FindDuplicate(org, type, field, unique, current) is { } other)
+            {
+                return (type, current, null, SaveResult.Fail(current?.Id, new SalesforceError("DUPLICATE_VALUE",
+                    $"duplicate value found: {field.Name} duplicates value on record with id: {other.Id}", [field.Name])));
+            }
+        }
         var missing = type.Fields.Where(f => f.Required && values[f.Ordinal] is null).Select(f => f.Name).ToList();
         if (missing.Count > 0)
         {
@@ -257,6 +265,23 @@ internal static partial class RecordWriter
             return (type, current, null, SaveResult.Fail(current?.Id, [.. errors]));
         }
         return (type, current, values, SaveResult.Ok(current?.Id ?? string.Empty));
+    }
+
+    /// <summary>
+    /// Unique fields (User.Username, external ids) are rare and their tables small, so a scan is
+    /// cheaper than maintaining an index for every org.
+    /// </summary>
+    private static Record? FindDuplicate(Org org, ObjectDef type, FieldDef field, string value, Record? self)
+    {
+        foreach (var record in org.Table(type).Snapshot().Span)
+        {
+            if (record is { IsDeleted: false } && record.Id != self?.Id
+                && string.Equals(record.Get(field) as string, value, StringComparison.OrdinalIgnoreCase))
+            {
+                return record;
+            }
+        }
+        return null;
     }
 
     private static SaveResult Commit(Org org, ObjectDef type, Record? current, object?[] values, string userId, bool systemOnly)

@@ -1,0 +1,757 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using Sequin.Proxy.Protocol;
+using Sequin.Proxy.Writes;
+
+namespace Sequin.Proxy;
+
+/// <summary>
+/// The write path (ADR 0007, docs/proxy.md). For a statement that may write, the client pump takes the backend
+/// over: it sends its own Sync so the backend pump can tell where the client's earlier traffic ends, then runs
+/// <c>BEGIN</c>/<c>SAVEPOINT</c> + a capture table that exists only for this statement, the client's statement,
+/// reads the capture, applies it upstream, writes the upstream ids back, commits — and answers the client itself.
+/// </summary>
+internal sealed partial class ProxySession
+{
+    private const string CaptureTableSql =
+        "create temp table sequin_capture (seq bigserial, table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb) on commit drop";
+
+    private const string TemporaryIdPrefix = "_sequin_tmp_";
+
+    private readonly HashSet<string> _writeStatements = new(StringComparer.Ordinal);
+    private readonly Dictionary<uint, SyncedTable> _tables = [];
+    private List<(byte Code, byte[] Body)>? _batch;
+    private long _batchBytes;
+    private TransactionStatus _batchStatus;
+    private bool _discardUntilSync;
+    private TransactionStatus _discardStatus;
+    private readonly List<string> _persisted = [];
+    private volatile int _persistedCount;
+
+    /// <summary>Handles a whole client frame on a database with synced tables. Returns whether bytes await a flush.</summary>
+    private async Task<bool> HandleInspectedAsync(byte code, byte[] body, PipeWriter writer, bool pending, CancellationToken ct)
+    {
+        if (_discardUntilSync)
+        {
+            if (code == FrontendMessageCode.Sync)
+            {
+                _discardUntilSync = false;
+                await WriteToClientAsync(w => MessageWriter.WriteReadyForQuery(w, _discardStatus), ct);
+            }
+
+            return pending;
+        }
+
+        if (_batch is not null)
+        {
+            if (code == FrontendMessageCode.Query)
+            {
+                await EndBatchAsync(ct);
+                return await HandleInspectedAsync(code, body, writer, false, ct);
+            }
+
+            _batch.Add((code, body));
+            _batchBytes += body.Length;
+            if (_batchBytes > 64L * _options.MaxInspectedMessageBytes)
+            {
+                throw new ProtocolException(SqlState.ProgramLimitExceeded, "write batch too large");
+            }
+
+            if (code is FrontendMessageCode.Sync or FrontendMessageCode.Flush or FrontendMessageCode.Terminate)
+            {
+                await EndBatchAsync(ct);
+            }
+
+            return false;
+        }
+
+        switch (code)
+        {
+            case FrontendMessageCode.Query:
+            {
+                var sql = CString(body, 0, out _);
+                if (!SqlText.MayWrite(sql))
+                {
+                    break;
+                }
+
+                if (pending)
+                {
+                    await writer.FlushAsync(ct);
+                }
+
+                var (status, _) = await BeginTakeoverAsync(ct);
+                await HandleSimpleWriteAsync(sql, status, ct);
+                return false;
+            }
+
+            case FrontendMessageCode.Parse:
+            {
+                var name = CString(body, 0, out var next);
+                var sql = CString(body, next, out _);
+                if (SqlText.MayWrite(sql))
+                {
+                    _writeStatements.Add(name);
+                }
+                else
+                {
+                    _writeStatements.Remove(name);
+                }
+
+                break;
+            }
+
+            case FrontendMessageCode.Bind:
+            {
+                CString(body, 0, out var next);
+                var statement = CString(body, next, out _);
+                if (!_writeStatements.Contains(statement))
+                {
+                    break;
+                }
+
+                if (pending)
+                {
+                    await writer.FlushAsync(ct);
+                }
+
+                var (status, errorSeen) = await BeginTakeoverAsync(ct);
+                if (errorSeen)
+                {
+                    // An earlier message of this pipeline failed: Postgres would skip everything up to Sync.
+                    _discardUntilSync = true;
+                    _discardStatus = status;
+                    await EndTakeoverAsync(null, ct);
+                    return false;
+                }
+
+                _batch = [(code, body)];
+                _batchBytes = body.Length;
+                _batchStatus = status;
+                return false;
+            }
+        }
+
+        if (code is FrontendMessageCode.Query or FrontendMessageCode.Sync or FrontendMessageCode.FunctionCall)
+        {
+            _clientSyncsSent++;
+        }
+
+        MessageWriter.WriteRaw(writer, code, body);
+        return true;
+    }
+
+    private static string CString(byte[] body, int start, out int next)
+    {
+        var end = Array.IndexOf(body, (byte)0, start);
+        if (end < 0)
+        {
+            ThrowHelper.ThrowProtocol("invalid string in message");
+        }
+
+        next = end + 1;
+        return Encoding.UTF8.GetString(body, start, end - start);
+    }
+
+    // ---------------------------------------------------------------- takeover
+
+    private async Task<(TransactionStatus Status, bool ErrorSeen)> BeginTakeoverAsync(CancellationToken ct)
+    {
+        _splitDone = new TaskCompletionSource<(TransactionStatus, bool)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _splitAfter, _clientSyncsSent);
+        _splitPending = true;
+        MessageWriter.WriteSync(_backendOut!);
+        await _backendOut!.FlushAsync(ct);
+        return await _splitDone.Task.WaitAsync(ct);
+    }
+
+    private async Task EndTakeoverAsync(ArrayBufferWriter<byte>? output, CancellationToken ct)
+    {
+        await _clientOutLock.WaitAsync(ct);
+        try
+        {
+            if (output is { WrittenCount: > 0 })
+            {
+                _clientOut!.Write(output.WrittenSpan);
+                await _clientOut!.FlushAsync(ct);
+            }
+
+            // Frames that arrived unasked while the proxy held the backend (notices, notifications) go on now.
+            while (_internal.Reader.TryRead(out var stray))
+            {
+                MessageWriter.WriteRaw(_clientOut!, stray.Code, stray.Body);
+                await _clientOut!.FlushAsync(ct);
+            }
+
+            _takeover = false;
+        }
+        finally
+        {
+            _clientOutLock.Release();
+        }
+    }
+
+    private async Task WriteToClientAsync(Action<IBufferWriter<byte>> write, CancellationToken ct)
+    {
+        await _clientOutLock.WaitAsync(ct);
+        try
+        {
+            write(_clientOut!);
+            await _clientOut!.FlushAsync(ct);
+        }
+        finally
+        {
+            _clientOutLock.Release();
+        }
+    }
+
+    private async Task<List<Frame>> ReadUntilReadyAsync(CancellationToken ct)
+    {
+        var frames = new List<Frame>();
+        while (true)
+        {
+            var frame = await _internal.Reader.ReadAsync(ct);
+            frames.Add(frame);
+            if (frame.Type == BackendMessageCode.ReadyForQuery)
+            {
+                _status = frame.Status;
+                return frames;
+            }
+        }
+    }
+
+    /// <summary>Runs a client's statement as a simple Query (so it answers exactly as Postgres would).</summary>
+    private async Task<List<Frame>> ClientQueryAsync(string sql, CancellationToken ct)
+    {
+        MessageWriter.WriteQuery(_backendOut!, sql);
+        await _backendOut!.FlushAsync(ct);
+        return await ReadUntilReadyAsync(ct);
+    }
+
+    /// <summary>
+    /// Runs bookkeeping statements with the extended protocol under a named statement, so the client's unnamed
+    /// prepared statement (which a simple Query would destroy) survives. Same semantics as a multi-statement
+    /// Query: the first error skips the rest.
+    /// </summary>
+    private async Task<List<Frame>> InternalAsync(CancellationToken ct, params string[] statements)
+    {
+        var w = _backendOut!;
+        foreach (var sql in statements)
+        {
+            MessageWriter.WriteCloseStatement(w, InternalStatementName);
+            MessageWriter.WriteParse(w, InternalStatementName, sql);
+            MessageWriter.WriteBindExecute(w, InternalStatementName);
+        }
+
+        MessageWriter.WriteCloseStatement(w, InternalStatementName);
+        MessageWriter.WriteSync(w);
+        await w.FlushAsync(ct);
+        return await ReadUntilReadyAsync(ct);
+    }
+
+    private const string InternalStatementName = "_sequin_internal";
+
+    /// <summary>Runs a bookkeeping statement; an error in it becomes an <see cref="InternalStatementException"/>.</summary>
+    private async Task<List<Frame>> InternalCheckedAsync(CancellationToken ct, params string[] statements)
+    {
+        var frames = await InternalAsync(ct, statements);
+        if (frames.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
+        {
+            throw new InternalStatementException(error);
+        }
+
+        return frames;
+    }
+
+    private sealed class InternalStatementException(Frame error) : Exception("internal statement failed")
+    {
+        public Frame Error { get; } = error;
+    }
+
+    // ---------------------------------------------------------------- simple and extended entry points
+
+    private async Task HandleSimpleWriteAsync(string sql, TransactionStatus status, CancellationToken ct)
+    {
+        var output = new ArrayBufferWriter<byte>();
+        var statements = SqlText.SplitStatements(sql);
+        if (statements.Count <= 1)
+        {
+            (status, _) = await RunWriteAsync(() => ClientQueryAsync(sql, ct), status, output, simple: true, ct);
+        }
+        else
+        {
+            // Each statement of a multi-statement Query runs on its own (docs/proxy.md: no implicit transaction
+            // across statements that write to synced tables, since the upstream cannot undo them anyway).
+            foreach (var statement in statements)
+            {
+                bool failed;
+                if (SqlText.MayWrite(statement))
+                {
+                    (status, failed) = await RunWriteAsync(() => ClientQueryAsync(statement, ct), status, output, simple: true, ct);
+                }
+                else
+                {
+                    var frames = await ClientQueryAsync(statement, ct);
+                    status = frames[^1].Status;
+                    failed = frames.Any(f => f.Type == BackendMessageCode.ErrorResponse);
+                    foreach (var f in frames.Where(f => f.Type is not (BackendMessageCode.ReadyForQuery or BackendMessageCode.EmptyQueryResponse)))
+                    {
+                        MessageWriter.WriteRaw(output, f.Code, f.Body);
+                    }
+                }
+
+                if (failed)
+                {
+                    break;
+                }
+            }
+        }
+
+        MessageWriter.WriteReadyForQuery(output, status);
+        await EndTakeoverAsync(output, ct);
+    }
+
+    private async Task EndBatchAsync(CancellationToken ct)
+    {
+        var batch = _batch!;
+        _batch = null;
+        var last = batch[^1].Code;
+        var endsWithSync = last == FrontendMessageCode.Sync;
+        var output = new ArrayBufferWriter<byte>();
+        var (status, failed) = await RunWriteAsync(async () =>
+        {
+            foreach (var (code, body) in batch)
+            {
+                if (code is not (FrontendMessageCode.Sync or FrontendMessageCode.Flush or FrontendMessageCode.Terminate))
+                {
+                    MessageWriter.WriteRaw(_backendOut!, code, body);
+                }
+            }
+
+            MessageWriter.WriteSync(_backendOut!);
+            await _backendOut!.FlushAsync(ct);
+            return await ReadUntilReadyAsync(ct);
+        }, _batchStatus, output, simple: false, ct);
+
+        if (endsWithSync)
+        {
+            MessageWriter.WriteReadyForQuery(output, status);
+        }
+        else if (failed)
+        {
+            _discardUntilSync = true;
+            _discardStatus = status;
+        }
+
+        await EndTakeoverAsync(output, ct);
+        if (last == FrontendMessageCode.Terminate)
+        {
+            throw new OperationCanceledException("client terminated");
+        }
+    }
+
+    // ---------------------------------------------------------------- one statement (or extended batch)
+
+    private async Task<(TransactionStatus Status, bool Failed)> RunWriteAsync(Func<Task<List<Frame>>> execute, TransactionStatus status,
+        ArrayBufferWriter<byte> output, bool simple, CancellationToken ct)
+    {
+        if (status == TransactionStatus.Failed)
+        {
+            var passed = await execute();
+            CopyFrames(passed, output);
+            return (passed[^1].Status, true);
+        }
+
+        var outer = status == TransactionStatus.Idle;
+        var prelude = await InternalAsync(ct, outer ? "begin" : "savepoint sequin_write", CaptureTableSql);
+        if (prelude.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } preludeError)
+        {
+            await AbortAsync(outer, ct);
+            MessageWriter.WriteRaw(output, preludeError.Code, preludeError.Body);
+            return (_status, true);
+        }
+
+        var frames = await execute();
+        if (frames.Any(f => f.Type == BackendMessageCode.ErrorResponse))
+        {
+            // The statement itself failed: Postgres semantics (an explicit transaction stays aborted).
+            if (outer)
+            {
+                await InternalAsync(ct, "rollback");
+            }
+
+            CopyFrames(frames, output);
+            return (_status, true);
+        }
+
+        try
+        {
+            var captured = await ReadCaptureAsync(ct);
+            if (captured.Count == 0)
+            {
+                await (outer ? InternalCheckedAsync(ct, "commit") : InternalCheckedAsync(ct, "drop table pg_temp.sequin_capture", "release savepoint sequin_write"));
+                CopyFrames(frames, output);
+                return (_status, false);
+            }
+
+            var applied = await ApplyUpstreamAsync(captured, ct);
+            if (applied.Rejection is { } rejection)
+            {
+                await AbortAsync(outer, ct);
+                WriteRejection(output, rejection, applied.AppliedBefore);
+                return (_status, true);
+            }
+
+            if (applied.IdMap.Count > 0)
+            {
+                foreach (var (table, pairs) in applied.IdMap.GroupBy(p => p.Table).Select(g => (g.Key, g.ToList())))
+                {
+                    var values = string.Join(", ", pairs.Select(p => $"({Literal(p.OldId)}, {Literal(p.NewId)})"));
+                    await InternalCheckedAsync(ct,
+                        $"update {Ident(table.Schema)}.{Ident(table.Name)} as t set id = v.new_id from (values {values}) as v(old_id, new_id) where t.id = v.old_id");
+                }
+            }
+
+            await (outer ? InternalCheckedAsync(ct, "commit") : InternalCheckedAsync(ct, "drop table pg_temp.sequin_capture", "release savepoint sequin_write"));
+            if (!outer)
+            {
+                lock (_persisted)
+                {
+                    _persisted.AddRange(applied.Descriptions);
+                    _persistedCount = _persisted.Count;
+                }
+            }
+
+            WriteResults(frames, output, applied, simple);
+            return (_status, false);
+        }
+        catch (InternalStatementException e)
+        {
+            await AbortAsync(outer, ct);
+            var fields = e.Error.ErrorFields();
+            MessageWriter.WriteError(output, "ERROR", fields.GetValueOrDefault('C') ?? SqlState.InternalError,
+                "[Sequin] the write could not be completed: " + (fields.GetValueOrDefault('M') ?? "internal error"));
+            return (_status, true);
+        }
+    }
+
+    /// <summary>
+    /// Undoes the wrapper after a rejection: the outer transaction is rolled back; inside the client's transaction
+    /// the savepoint is rolled back and the transaction is then put in the aborted state ('E', 25P02 until
+    /// ROLLBACK) the way an error in Postgres would leave it.
+    /// </summary>
+    private async Task AbortAsync(bool outer, CancellationToken ct)
+    {
+        if (outer)
+        {
+            await InternalAsync(ct, "rollback");
+            return;
+        }
+
+        await InternalAsync(ct, "rollback to savepoint sequin_write", "release savepoint sequin_write",
+            "do $$ begin raise exception 'upstream rejected the write'; end $$");
+    }
+
+    private static void CopyFrames(List<Frame> frames, ArrayBufferWriter<byte> output)
+    {
+        foreach (var f in frames)
+        {
+            if (f.Type != BackendMessageCode.ReadyForQuery)
+            {
+                MessageWriter.WriteRaw(output, f.Code, f.Body);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- capture → upstream
+
+    private sealed record CapturedChange(char Op, uint TableOid, CapturedRow Row);
+
+    private async Task<List<CapturedChange>> ReadCaptureAsync(CancellationToken ct)
+    {
+        var frames = await InternalCheckedAsync(ct, "select op, table_oid, old_row, new_row from pg_temp.sequin_capture order by seq");
+        var result = new List<CapturedChange>();
+        foreach (var f in frames.Where(f => f.Type == BackendMessageCode.DataRow))
+        {
+            var v = f.DataRowValues();
+            result.Add(new CapturedChange(Frame.Text(v[0])![0], uint.Parse(Frame.Text(v[1])!, System.Globalization.CultureInfo.InvariantCulture),
+                new CapturedRow(Json(v[2]), Json(v[3]))));
+        }
+
+        return result;
+
+        static JsonElement? Json(byte[]? value) => value is null ? null : JsonDocument.Parse(value).RootElement.Clone();
+    }
+
+    private async Task LoadTablesAsync(IEnumerable<uint> oids, CancellationToken ct)
+    {
+        var missing = oids.Where(o => !_tables.ContainsKey(o)).Distinct().ToList();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        var frames = await InternalCheckedAsync(ct,
+            "select c.oid, n.nspname, c.relname, coalesce(obj_description(c.oid, 'pg_class'), ''), " +
+            "coalesce((select json_object_agg(a.attname, col_description(c.oid, a.attnum)) from pg_attribute a " +
+            "where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and col_description(c.oid, a.attnum) is not null)::text, '{}') " +
+            $"from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid in ({string.Join(",", missing)})");
+        foreach (var f in frames.Where(f => f.Type == BackendMessageCode.DataRow))
+        {
+            var v = f.DataRowValues().Select(Frame.Text).ToList();
+            string? source = null, obj = null;
+            try
+            {
+                using var comment = JsonDocument.Parse(v[3] is { Length: > 0 } c ? c : "{}");
+                if (comment.RootElement.ValueKind == JsonValueKind.Object && comment.RootElement.TryGetProperty("sequin", out var s))
+                {
+                    source = s.TryGetProperty("source", out var so) ? so.GetString() : null;
+                    obj = s.TryGetProperty("object", out var ob) ? ob.GetString() : null;
+                }
+            }
+            catch (JsonException)
+            {
+            }
+
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            using (var columns = JsonDocument.Parse(v[4]!))
+            {
+                foreach (var column in columns.RootElement.EnumerateObject())
+                {
+                    try
+                    {
+                        using var cc = JsonDocument.Parse(column.Value.GetString() ?? "{}");
+                        if (cc.RootElement.ValueKind == JsonValueKind.Object && cc.RootElement.TryGetProperty("sequin", out var s)
+                            && s.TryGetProperty("field", out var field) && field.GetString() is { } name)
+                        {
+                            fields[column.Name] = name;
+                        }
+                    }
+                    catch (JsonException)
+                    {
+                    }
+                }
+            }
+
+            var oid = uint.Parse(v[0]!, System.Globalization.CultureInfo.InvariantCulture);
+            _tables[oid] = new SyncedTable(oid, v[1]!, v[2]!, source, obj, fields);
+        }
+    }
+
+    private sealed class AppliedChanges
+    {
+        public List<(SyncedTable Table, string OldId, string NewId)> IdMap { get; } = [];
+        public List<string> Ids { get; } = [];
+        public List<string> Descriptions { get; } = [];
+        public List<string> AppliedBefore { get; } = [];
+        public (UpstreamRejection Rejection, SyncedTable Table, string Source, int Rows)? RejectionInfo { get; set; }
+        public (UpstreamRejection Rejection, SyncedTable Table, string Source, int Rows)? Rejection => RejectionInfo;
+    }
+
+    private async Task<AppliedChanges> ApplyUpstreamAsync(List<CapturedChange> captured, CancellationToken ct)
+    {
+        await LoadTablesAsync(captured.Select(c => c.TableOid), ct);
+        var writer = _server.UpstreamWriter;
+        var groups = captured.GroupBy(c => (c.TableOid, c.Op)).ToList();
+        var result = new AppliedChanges();
+
+        // Refuse before anything is sent upstream when one request could not carry a group.
+        foreach (var g in groups)
+        {
+            var table = _tables[g.Key.TableOid];
+            var max = writer.MaxBatchSize(table);
+            var count = g.Count();
+            if (count > max)
+            {
+                result.RejectionInfo = (new UpstreamRejection(UpstreamErrorKind.BatchLimit, "BATCH_LIMIT",
+                    $"the statement would {OpVerb(g.Key.Op)} {count} rows of {table.Schema}.{table.Name}; one request takes at most {max}"),
+                    table, writer.SourceDisplayName(table), count);
+                return result;
+            }
+        }
+
+        foreach (var g in groups)
+        {
+            var table = _tables[g.Key.TableOid];
+            var source = writer.SourceDisplayName(table);
+            var op = g.Key.Op switch { 'I' => UpstreamOperation.Insert, 'U' => UpstreamOperation.Update, _ => UpstreamOperation.Delete };
+            var rows = g.Select(c => c.Row).ToList();
+            UpstreamWriteResult outcome;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                timeout.CancelAfter(TimeSpan.FromSeconds(_options.UpstreamTimeoutSeconds));
+                try
+                {
+                    outcome = await writer.ApplyAsync(new UpstreamWriteBatch(table, op, rows), timeout.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    outcome = UpstreamWriteResult.Rejected(new UpstreamRejection(UpstreamErrorKind.Timeout, "TIMEOUT",
+                        $"no answer within {_options.UpstreamTimeoutSeconds} s"));
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException or InvalidOperationException)
+                {
+                    outcome = UpstreamWriteResult.Rejected(new UpstreamRejection(UpstreamErrorKind.Unavailable, "UNAVAILABLE", e.Message));
+                }
+            }
+
+            if (outcome.Rejection is { } rejection)
+            {
+                result.RejectionInfo = (rejection, table, source, rows.Count);
+                return result;
+            }
+
+            var results = outcome.Rows ?? [];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var oldId = rows[i].Id ?? "";
+                var newId = i < results.Count ? results[i].Id : oldId;
+                if (op == UpstreamOperation.Insert && newId != oldId)
+                {
+                    result.IdMap.Add((table, oldId, newId));
+                }
+
+                result.Ids.Add(newId);
+                var description = $"[{source}] {table.ObjectName ?? table.Name} {op.ToString().ToLowerInvariant()} {newId}";
+                result.Descriptions.Add(description);
+                result.AppliedBefore.Add(description);
+            }
+        }
+
+        return result;
+    }
+
+    private static string OpVerb(char op) => op switch { 'I' => "insert", 'U' => "update", _ => "delete" };
+
+    private void WriteRejection(ArrayBufferWriter<byte> output,
+        (UpstreamRejection Rejection, SyncedTable Table, string Source, int Rows) info, List<string> appliedBefore)
+    {
+        var (r, table, source, _) = info;
+        var (sqlState, what) = r.Kind switch
+        {
+            UpstreamErrorKind.Validation => (SqlState.CheckViolation, "validation error"),
+            UpstreamErrorKind.RequiredField => (SqlState.NotNullViolation, "required field missing"),
+            UpstreamErrorKind.Duplicate => (SqlState.UniqueViolation, "duplicate value"),
+            UpstreamErrorKind.TooLong => (SqlState.StringDataRightTruncation, "value too long"),
+            UpstreamErrorKind.BatchLimit => (SqlState.ProgramLimitExceeded, "too many rows"),
+            UpstreamErrorKind.Unavailable => (SqlState.ConnectionFailure, "upstream unavailable"),
+            UpstreamErrorKind.Timeout => (SqlState.QueryCanceled, "upstream timeout"),
+            UpstreamErrorKind.Permission => (SqlState.InsufficientPrivilege, "permission denied"),
+            _ => (SqlState.InternalError, "upstream error"),
+        };
+        var detail = r.Detail ?? (r.Column is not null && r.Value is not null
+            ? $"Key ({r.Column})=({r.Value}) was rejected by {source} ({r.Code})."
+            : r.Column is not null ? $"Column {r.Column} was rejected by {source} ({r.Code})." : null);
+        var fields = new List<MessageWriter.Field>();
+        if (detail is not null)
+        {
+            fields.Add(new((byte)'D', detail));
+        }
+
+        var hint = r.Kind switch
+        {
+            UpstreamErrorKind.BatchLimit => "Split the statement into smaller ones (for example with a WHERE on id ranges or LIMIT in a subquery).",
+            UpstreamErrorKind.Unavailable or UpstreamErrorKind.Timeout => "Nothing was committed. Retry the statement.",
+            _ => null,
+        };
+        if (appliedBefore.Count > 0)
+        {
+            hint = (hint is null ? "" : hint + " ") + "Already applied upstream by this statement and kept there: " + string.Join(", ", appliedBefore) + ".";
+        }
+
+        if (hint is not null)
+        {
+            fields.Add(new((byte)'H', hint));
+        }
+
+        fields.Add(new((byte)'s', table.Schema));
+        fields.Add(new((byte)'t', table.Name));
+        if (r.Column is not null)
+        {
+            fields.Add(new((byte)'c', r.Column));
+        }
+
+        fields.Add(new((byte)'n', r.Code));
+        MessageWriter.WriteError(output, "ERROR", sqlState, $"[{source}] {what}: {r.Message}", [.. fields]);
+    }
+
+    /// <summary>
+    /// The client's own results with temporary ids replaced by upstream ids (RETURNING); for a simple-protocol
+    /// write without a result set, a <c>changed_ids</c> result set before the CommandComplete (as the product did).
+    /// Extended-protocol results are kept exactly as described (no rows after NoData).
+    /// </summary>
+    private static void WriteResults(List<Frame> frames, ArrayBufferWriter<byte> output, AppliedChanges applied, bool simple)
+    {
+        var map = applied.IdMap.ToDictionary(p => p.OldId, p => p.NewId, StringComparer.Ordinal);
+        var hasRows = frames.Any(f => f.Type == BackendMessageCode.RowDescription);
+        foreach (var f in frames)
+        {
+            switch (f.Type)
+            {
+                case BackendMessageCode.ReadyForQuery:
+                    continue;
+                case BackendMessageCode.DataRow when map.Count > 0:
+                    var values = f.DataRowValues();
+                    for (var i = 0; i < values.Count; i++)
+                    {
+                        if (values[i] is { Length: > 12 } v && v.AsSpan().StartsWith(TemporaryIdPrefix.Select(c => (byte)c).ToArray())
+                            && map.TryGetValue(Encoding.UTF8.GetString(v), out var real))
+                        {
+                            values[i] = Encoding.UTF8.GetBytes(real);
+                        }
+                    }
+
+                    MessageWriter.WriteDataRow(output, values);
+                    continue;
+                case BackendMessageCode.CommandComplete when simple && !hasRows:
+                    MessageWriter.WriteRowDescriptionText(output, "changed_ids");
+                    foreach (var id in applied.Ids.Distinct())
+                    {
+                        MessageWriter.WriteDataRow(output, [Encoding.UTF8.GetBytes(id)]);
+                    }
+
+                    break;
+            }
+
+            MessageWriter.WriteRaw(output, f.Code, f.Body);
+        }
+    }
+
+    // ---------------------------------------------------------------- ROLLBACK warning
+
+    private void ClearPersisted()
+    {
+        if (_persistedCount == 0)
+        {
+            return;
+        }
+
+        lock (_persisted)
+        {
+            _persisted.Clear();
+            _persistedCount = 0;
+        }
+    }
+
+    private void WritePersistedWarning(IBufferWriter<byte> writer)
+    {
+        string detail;
+        lock (_persisted)
+        {
+            detail = "Applied upstream and kept: " + string.Join(", ", _persisted) + ".";
+            _persisted.Clear();
+            _persistedCount = 0;
+        }
+
+        MessageWriter.WriteErrorOrNotice(writer, BackendMessageCode.NoticeResponse, "WARNING", SqlState.Warning,
+            "ROLLBACK did not undo changes already applied upstream; they persist there and return with the next sync",
+            new MessageWriter.Field((byte)'D', detail),
+            new MessageWriter.Field((byte)'H', "Writes through the Sequin proxy are applied upstream when each statement runs, not at COMMIT."));
+    }
+
+    private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    private static string Ident(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,589 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Sequin.Sources;
+using Sequin.Sources.Salesforce;
+using Sequin.Sync.Loading;
+using Sequin.Sync.Provisioning;
+
+namespace Sequin.Sync.Engine;
+
+/// <summary>Why a sync's run ended.</summary>
+internal enum RunOutcome
+{
+    /// <summary>Shutdown, pause, or an error that needs a fresh start: the job's trigger runs it again later.</summary>
+    Stopped,
+
+    /// <summary>The sync no longer exists (deleted): remove its job.</summary>
+    Gone,
+}
+
+/// <summary>
+/// Runs one sync until it is paused, deleted or the host stops: provisions the destination, then round-robins its
+/// tables — one backfill page per table per turn (the next page is fetched while the current one loads), then
+/// incremental reads every poll interval. A failing table records its error in <c>_sync</c> and backs off; the
+/// others go on; nothing is committed past a page that did not load.
+/// </summary>
+internal sealed partial class SyncRunner(
+    SyncStore store,
+    SalesforceConnectorFactory salesforce,
+    DestinationProvisioner provisioner,
+    IOptions<SyncOptions> options,
+    TimeProvider time,
+    ILogger<SyncRunner> logger)
+{
+    private const int MaxChangePagesPerTurn = 20;
+    private readonly SyncOptions _options = options.Value;
+
+    public async Task<RunOutcome> RunAsync(Guid syncId, CancellationToken cancellationToken)
+    {
+        var spec = await store.LoadAsync(syncId, cancellationToken);
+        if (spec is null)
+        {
+            return RunOutcome.Gone;
+        }
+
+        if (spec.State == "deleting")
+        {
+            await DeleteAsync(spec, cancellationToken);
+            return RunOutcome.Gone;
+        }
+
+        if (spec.State == "paused")
+        {
+            return RunOutcome.Stopped;
+        }
+
+        LogStarting(logger, syncId, spec.Schema, spec.Tables.Count);
+        var limits = salesforce.DefaultLimits;
+        limits = limits with
+        {
+            RequestsPerSecond = spec.RequestsPerSecond ?? limits.RequestsPerSecond,
+            DailyShare = spec.DailyShare ?? limits.DailyShare,
+        };
+        await using var connector = salesforce.Create(spec.Credentials, new StoreCredentialSink(store, spec.ConnectionId), limits);
+        await using var destination = OpenDestination(spec.DestinationConnectionString);
+        var tables = new List<TableRuntime>();
+        try
+        {
+            await using (var connection = await destination.OpenConnectionAsync(cancellationToken))
+            {
+                await provisioner.EnsureSchemaAsync(connection, spec.Schema, cancellationToken);
+            }
+
+            foreach (var table in spec.Tables)
+            {
+                tables.Add(await ProvisionAsync(spec, table, connector, destination, cancellationToken));
+            }
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is SourceException or NpgsqlException or InvalidOperationException)
+        {
+            await FailStartAsync(spec, e, cancellationToken);
+            return RunOutcome.Stopped;
+        }
+
+        var control = await store.LoadControlAsync(syncId, cancellationToken);
+        var selectionKey = control?.SelectionKey;
+        var nextSchemaRefresh = time.GetUtcNow() + _options.SchemaRefreshInterval;
+        await store.SetStateAsync(syncId, tables.Any(t => t.State == "backfilling") ? "backfilling" : "live", null, cancellationToken);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var turnStarted = time.GetTimestamp();
+                control = await store.LoadControlAsync(syncId, cancellationToken);
+                if (control is null)
+                {
+                    return RunOutcome.Gone;
+                }
+
+                if (control.State == "paused")
+                {
+                    LogPaused(logger, syncId);
+                    await MarkTablesAsync(destination, spec.Schema, "paused", cancellationToken);
+                    return RunOutcome.Stopped;
+                }
+
+                if (control.State == "deleting")
+                {
+                    await DeleteAsync(spec, cancellationToken);
+                    return RunOutcome.Gone;
+                }
+
+                if (control.SelectionKey != selectionKey || time.GetUtcNow() >= nextSchemaRefresh)
+                {
+                    // The selection changed or it is time to look for upstream schema changes: start over, which
+                    // re-describes and re-provisions every table (adding, dropping, retyping columns).
+                    LogReprovision(logger, syncId);
+                    return RunOutcome.Stopped;
+                }
+
+                foreach (var (tableId, requestedAt) in control.ResyncRequests)
+                {
+                    if (tables.FirstOrDefault(t => t.Spec.Id == tableId) is { } table)
+                    {
+                        await ResetForBackfillAsync(destination, table, "resync requested", cancellationToken);
+                        await store.ClearResyncAsync(tableId, requestedAt, cancellationToken);
+                    }
+                }
+
+                var moreNow = false;
+                foreach (var table in tables)
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
+                    if (time.GetTimestamp() < table.NextAttempt)
+                    {
+                        continue;
+                    }
+
+                    moreNow |= await StepAsync(spec, table, connector, destination, cancellationToken);
+                }
+
+                if (tables.Any(t => t.AuthFailed))
+                {
+                    // Revoked credentials: give the user time to reconnect; the next run reloads the credentials.
+                    await Task.Delay(_options.MaxErrorBackoff, time, cancellationToken);
+                    return RunOutcome.Stopped;
+                }
+
+                if (!moreNow)
+                {
+                    var wait = TimeSpan.FromMilliseconds(spec.PollIntervalMs) - time.GetElapsedTime(turnStarted);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, time, cancellationToken);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            foreach (var t in tables)
+            {
+                t.DiscardPrefetch();
+            }
+        }
+
+        LogStopped(logger, syncId);
+        return RunOutcome.Stopped;
+    }
+
+    /// <summary>One turn of one table. Returns true when it has more work right now (backfill pages, more changes).</summary>
+    private async Task<bool> StepAsync(SyncSpec spec, TableRuntime table, ISourceConnector connector, NpgsqlDataSource destination,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            bool more;
+            if (table.State == "backfilling")
+            {
+                more = await BackfillPageAsync(table, connector, destination, cancellationToken);
+            }
+            else
+            {
+                more = await ReadChangesAsync(table, connector, destination, cancellationToken);
+            }
+
+            if (table.Failures > 0 || table.MirrorDue(time))
+            {
+                table.Failures = 0;
+                await store.UpdateTableAsync(table.Spec.Id, table.State, table.Rows, null, cancellationToken);
+                table.Mirrored(time);
+                if (table.ErrorShown)
+                {
+                    table.ErrorShown = false;
+                    await store.SetStateAsync(spec.Id, table.State == "live" ? "live" : "backfilling", null, cancellationToken);
+                }
+            }
+
+            return more;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (SourceResyncRequiredException e)
+        {
+            LogResync(logger, spec.Id, table.Model.Table, e.Message);
+            await ResetForBackfillAsync(destination, table, e.Message, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is SourceException or NpgsqlException or InvalidOperationException or FormatException or InvalidCastException or ArgumentException)
+        {
+            table.DiscardPrefetch();
+            table.Failures++;
+            var delay = e switch
+            {
+                SourceThrottledException t => t.RetryAfter,
+                SourceAuthException => _options.MaxErrorBackoff,
+                _ => TimeSpan.FromMilliseconds(Math.Min(_options.MaxErrorBackoff.TotalMilliseconds,
+                    _options.ErrorBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(16, table.Failures - 1)))),
+            };
+            table.NextAttempt = time.GetTimestamp() + (long)(delay.TotalSeconds * TimeProvider.System.TimestampFrequency);
+            table.AuthFailed = e is SourceAuthException;
+            var message = e switch
+            {
+                SourceThrottledException => $"throttled (retrying in {delay.TotalSeconds:0} s): {e.Message}",
+                SourceAuthException => $"credentials rejected: {e.Message}",
+                PostgresException p => $"destination error {p.SqlState}: {p.MessageText} (page not committed; retrying in {delay.TotalSeconds:0} s)",
+                _ => $"{e.Message} (page not committed; retrying in {delay.TotalSeconds:0} s)",
+            };
+            LogTableError(logger, e is SourceThrottledException ? LogLevel.Information : LogLevel.Warning, spec.Id, table.Model.Table, table.Failures, message, e);
+            var state = e is SourceAuthException || table.Failures >= 3 ? "error" : null;
+            await RecordErrorAsync(destination, table, message, state, cancellationToken);
+            await store.UpdateTableAsync(table.Spec.Id, state ?? table.State, null, message, cancellationToken);
+            if (e is SourceAuthException)
+            {
+                await store.SetConnectionErrorAsync(spec.ConnectionId, "revoked", message, cancellationToken);
+            }
+
+            if (state is not null)
+            {
+                table.ErrorShown = true;
+                await store.SetStateAsync(spec.Id, "error", $"{table.Model.Table}: {message}", cancellationToken);
+            }
+
+            return false;
+        }
+    }
+
+    private async Task<bool> BackfillPageAsync(TableRuntime table, ISourceConnector connector, NpgsqlDataSource destination, CancellationToken cancellationToken)
+    {
+        var page = await table.TakePrefetch(table.Cursor) ?? await connector.ReadBackfillPageAsync(table.Request, table.Cursor, cancellationToken);
+        if (!page.Done)
+        {
+            // Read the next page while this one loads: the upstream and Postgres work in parallel.
+            table.StartPrefetch(page.NextCursor, connector.ReadBackfillPageAsync(table.Request, page.NextCursor, cancellationToken));
+        }
+
+        var done = page.Done;
+        var cursor = done ? page.ChangeCursor ?? throw new SourceException("the connector finished a backfill without a change cursor") : page.NextCursor;
+        var lag = page.Records.Count > 0 && page.Records[^1].Version is { } v ? time.GetUtcNow() - new DateTimeOffset(v, TimeSpan.Zero) : (TimeSpan?)null;
+        var result = await PageLoader.LoadAsync(destination, table.Model, page.Records, [],
+            new CursorUpdate(done ? "live" : "backfilling", cursor, Misfits(page.Misfits), lag, done ? table.BackfillStartedAt : null),
+            versionGuard: false, cancellationToken);
+        table.Cursor = cursor;
+        table.Rows += result.Inserted - result.Deleted;
+        if (done)
+        {
+            table.State = "live";
+            table.BackfillStartedAt = null;
+            LogBackfilled(logger, table.Model.Schema, table.Model.Table, table.Rows);
+            await store.UpdateTableAsync(table.Spec.Id, "live", table.Rows, null, cancellationToken);
+        }
+
+        return !done;
+    }
+
+    private async Task<bool> ReadChangesAsync(TableRuntime table, ISourceConnector connector, NpgsqlDataSource destination, CancellationToken cancellationToken)
+    {
+        for (var n = 0; n < MaxChangePagesPerTurn; n++)
+        {
+            var started = time.GetUtcNow();
+            var page = await connector.ReadChangesAsync(table.Request, table.Cursor!, cancellationToken);
+            var upserts = table.Unseen(page.Upserts);
+            if (upserts.Count > 0 || page.Deletes.Count > 0 || page.NextCursor != table.Cursor || page.Misfits.Count > 0)
+            {
+                var lag = page.HasMore && page.Upserts.Count > 0 && page.Upserts[^1].Version is { } v
+                    ? time.GetUtcNow() - new DateTimeOffset(v, TimeSpan.Zero)
+                    : time.GetUtcNow() - started;
+                var result = await PageLoader.LoadAsync(destination, table.Model, upserts, page.Deletes,
+                    new CursorUpdate("live", page.NextCursor, Misfits(page.Misfits), lag), versionGuard: true, cancellationToken);
+                table.Rows += result.Inserted - result.Deleted;
+                table.Remember(upserts);
+                if (result.Inserted + result.Updated + result.Deleted > 0)
+                {
+                    LogChanges(logger, table.Model.Schema, table.Model.Table, result.Inserted, result.Updated, result.Deleted);
+                }
+            }
+
+            table.Cursor = page.NextCursor;
+            if (!page.HasMore)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private async Task<TableRuntime> ProvisionAsync(SyncSpec spec, SyncTableSpec tableSpec, ISourceConnector connector, NpgsqlDataSource destination,
+        CancellationToken cancellationToken)
+    {
+        var describe = await connector.DescribeObjectAsync(tableSpec.ObjectName, cancellationToken);
+        await using var connection = await destination.OpenConnectionAsync(cancellationToken);
+        var existing = await DestinationProvisioner.ReadFieldColumnsAsync(connection, spec.Schema, tableSpec.TableName, cancellationToken);
+        var model = TableModel.Build(spec.Schema, tableSpec.TableName, spec.SourceKind, spec.Id, describe, tableSpec.SelectedFields, existing);
+        var result = await provisioner.EnsureTableAsync(connection, model, cancellationToken);
+        await store.SaveColumnsAsync(tableSpec.Id,
+            model.Columns.Select(c => (c.Field.Name, c.Name, c.Field.SourceType, c.SqlType)), cancellationToken);
+        var runtime = new TableRuntime(tableSpec, model, new ReadRequest(describe.Name, model.Fields));
+        await using (var cmd = new NpgsqlCommand($"select state, cursor, rows, backfill_started_at from {Naming.Qualified(spec.Schema, "_sync")} where table_name = $1", connection))
+        {
+            cmd.Parameters.AddWithValue(model.Table);
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                var state = reader.GetString(0);
+                runtime.Cursor = reader.IsDBNull(1) ? null : reader.GetString(1);
+                runtime.Rows = reader.GetInt64(2);
+                runtime.BackfillStartedAt = reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3);
+                runtime.State = state == "live" || (state is "error" or "paused" && runtime.Cursor is not null && runtime.BackfillStartedAt is null) ? "live" : "backfilling";
+            }
+        }
+
+        if (result.NeedsResync || (runtime.State == "backfilling" && runtime.Cursor is null) || (runtime.State == "live" && runtime.Cursor is null))
+        {
+            await ResetForBackfillAsync(destination, runtime, result.NeedsResync ? "schema changed: " + string.Join("; ", result.Changes) : null, cancellationToken);
+        }
+        else if (runtime.State == "live")
+        {
+            await SetStateAsync(destination, runtime, "live", cancellationToken);
+        }
+        else
+        {
+            await SetStateAsync(destination, runtime, "backfilling", cancellationToken);
+        }
+
+        return runtime;
+    }
+
+    /// <summary>Starts a (re)backfill of a table: rows stay, are overwritten page by page, and rows not seen again are swept at the end.</summary>
+    private static async Task ResetForBackfillAsync(NpgsqlDataSource destination, TableRuntime table, string? reason, CancellationToken cancellationToken)
+    {
+        table.DiscardPrefetch();
+        await using var cmd = destination.CreateCommand($"""
+            update {Naming.Qualified(table.Model.Schema, "_sync")}
+            set state = 'backfilling', cursor = null, backfill_started_at = now(), updated_at = now(),
+                last_error = coalesce($2, last_error), last_error_at = case when $2::text is null then last_error_at else now() end
+            where table_name = $1
+            returning backfill_started_at
+            """);
+        cmd.Parameters.AddWithValue(table.Model.Table);
+        cmd.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)reason ?? DBNull.Value);
+        table.BackfillStartedAt = await cmd.ExecuteScalarAsync(cancellationToken) is DateTime started
+            ? new DateTimeOffset(DateTime.SpecifyKind(started, DateTimeKind.Utc))
+            : null;
+        table.State = "backfilling";
+        table.Cursor = null;
+        table.Failures = 0;
+        table.NextAttempt = 0;
+    }
+
+    private static async Task SetStateAsync(NpgsqlDataSource destination, TableRuntime table, string state, CancellationToken cancellationToken)
+    {
+        await using var cmd = destination.CreateCommand($"update {Naming.Qualified(table.Model.Schema, "_sync")} set state = $2, updated_at = now() where table_name = $1");
+        cmd.Parameters.AddWithValue(table.Model.Table);
+        cmd.Parameters.AddWithValue(state);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task MarkTablesAsync(NpgsqlDataSource destination, string schema, string state, CancellationToken cancellationToken)
+    {
+        await using var cmd = destination.CreateCommand($"update {Naming.Qualified(schema, "_sync")} set state = $1, updated_at = now()");
+        cmd.Parameters.AddWithValue(state);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task RecordErrorAsync(NpgsqlDataSource destination, TableRuntime table, string message, string? state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var cmd = destination.CreateCommand($"""
+                update {Naming.Qualified(table.Model.Schema, "_sync")}
+                set last_error = $2, last_error_at = now(), state = coalesce($3, state), updated_at = now() where table_name = $1
+                """);
+            cmd.Parameters.AddWithValue(table.Model.Table);
+            cmd.Parameters.AddWithValue(message);
+            cmd.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)state ?? DBNull.Value);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            LogStatusUnwritable(logger, table.Model.Schema, e.Message);
+        }
+    }
+
+    private async Task FailStartAsync(SyncSpec spec, Exception e, CancellationToken cancellationToken)
+    {
+        var message = $"start failed: {e.Message}";
+        LogStartFailed(logger, spec.Id, message, e);
+        await store.SetStateAsync(spec.Id, "error", message, cancellationToken);
+        if (e is SourceAuthException)
+        {
+            await store.SetConnectionErrorAsync(spec.ConnectionId, "revoked", e.Message, cancellationToken);
+        }
+
+        await Task.Delay(_options.MaxErrorBackoff, time, cancellationToken);
+    }
+
+    private async Task DeleteAsync(SyncSpec spec, CancellationToken cancellationToken)
+    {
+        await using (var destination = OpenDestination(spec.DestinationConnectionString))
+        await using (var connection = await destination.OpenConnectionAsync(cancellationToken))
+        {
+            await DestinationProvisioner.DropSchemaAsync(connection, spec.Schema, cancellationToken);
+        }
+
+        await store.DeleteRowsAsync(spec.Id, cancellationToken);
+        LogDeleted(logger, spec.Id, spec.Schema);
+    }
+
+    /// <summary>Destination sessions run as the sync: <c>sequin.origin = sync</c> for the whole session.</summary>
+    internal static NpgsqlDataSource OpenDestination(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.Options = "-c sequin.origin=sync";
+        builder.ConnectionStringBuilder.ApplicationName ??= "sequin-sync";
+        return builder.Build();
+    }
+
+    private static string? Misfits(IReadOnlyList<ValueMisfit> misfits) => misfits.Count switch
+    {
+        0 => null,
+        1 => $"value misfit: {misfits[0]}",
+        _ => $"{misfits.Count} value misfits, first: {misfits[0]}",
+    };
+
+    private sealed class StoreCredentialSink(SyncStore store, Guid connectionId) : ICredentialSink
+    {
+        public Task SaveAsync(SourceCredentials credentials, CancellationToken cancellationToken) =>
+            store.SaveCredentialsAsync(connectionId, credentials, cancellationToken);
+    }
+
+    /// <summary>In-memory state of one table while its sync runs.</summary>
+    private sealed class TableRuntime(SyncTableSpec spec, TableModel model, ReadRequest request)
+    {
+        private readonly Dictionary<string, DateTime> _recent = new(StringComparer.Ordinal);
+        private Task<BackfillPage>? _prefetch;
+        private string? _prefetchCursor;
+        private long _nextMirror;
+
+        public SyncTableSpec Spec { get; } = spec;
+        public TableModel Model { get; } = model;
+        public ReadRequest Request { get; } = request;
+        public string State { get; set; } = "backfilling";
+        public string? Cursor { get; set; }
+        public long Rows { get; set; }
+        public DateTimeOffset? BackfillStartedAt { get; set; }
+        public int Failures { get; set; }
+        public long NextAttempt { get; set; }
+        public bool AuthFailed { get; set; }
+        public bool ErrorShown { get; set; }
+
+        public bool MirrorDue(TimeProvider time) => time.GetTimestamp() >= _nextMirror;
+
+        public void Mirrored(TimeProvider time) => _nextMirror = time.GetTimestamp() + (10 * TimeProvider.System.TimestampFrequency);
+
+        public void StartPrefetch(string cursor, Task<BackfillPage> read)
+        {
+            DiscardPrefetch();
+            _prefetchCursor = cursor;
+            _prefetch = read;
+        }
+
+        public async Task<BackfillPage?> TakePrefetch(string? cursor)
+        {
+            if (_prefetch is null || cursor is null || _prefetchCursor != cursor)
+            {
+                DiscardPrefetch();
+                return null;
+            }
+
+            var task = _prefetch;
+            _prefetch = null;
+            _prefetchCursor = null;
+            return await task;
+        }
+
+        public void DiscardPrefetch()
+        {
+            // Observe a discarded read's failure so it never surfaces as an unobserved task exception.
+            _prefetch?.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            _prefetch = null;
+            _prefetchCursor = null;
+        }
+
+        /// <summary>Drops records already applied at the same version (the overlap window re-reads them).</summary>
+        public IReadOnlyList<SourceRecord> Unseen(IReadOnlyList<SourceRecord> records)
+        {
+            if (_recent.Count == 0)
+            {
+                return records;
+            }
+
+            var list = new List<SourceRecord>(records.Count);
+            foreach (var r in records)
+            {
+                if (r.Version is not { } v || !_recent.TryGetValue(r.Id, out var seen) || v > seen)
+                {
+                    list.Add(r);
+                }
+            }
+
+            return list;
+        }
+
+        public void Remember(IReadOnlyList<SourceRecord> records)
+        {
+            DateTime newest = default;
+            foreach (var r in records)
+            {
+                if (r.Version is { } v)
+                {
+                    _recent[r.Id] = v;
+                    newest = v > newest ? v : newest;
+                }
+            }
+
+            if (_recent.Count > 20_000)
+            {
+                var cutoff = newest.AddMinutes(-5);
+                foreach (var key in _recent.Where(kv => kv.Value < cutoff).Select(kv => kv.Key).ToList())
+                {
+                    _recent.Remove(key);
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} starting: schema {Schema}, {Tables} table(s)")]
+    private static partial void LogStarting(ILogger logger, Guid syncId, string schema, int tables);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} paused")]
+    private static partial void LogPaused(ILogger logger, Guid syncId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} stopped")]
+    private static partial void LogStopped(ILogger logger, Guid syncId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId}: selection or upstream schema may have changed; re-provisioning")]
+    private static partial void LogReprovision(ILogger logger, Guid syncId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId}: {Table} needs a full resync: {Reason}")]
+    private static partial void LogResync(ILogger logger, Guid syncId, string table, string reason);
+
+    [LoggerMessage(Message = "Sync {SyncId}: {Table} failed ({Failures} in a row): {Error}")]
+    private static partial void LogTableError(ILogger logger, LogLevel level, Guid syncId, string table, int failures, string error, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sync {SyncId}: {Error}")]
+    private static partial void LogStartFailed(ILogger logger, Guid syncId, string error, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfilled {Schema}.{Table}: {Rows} rows; following changes")]
+    private static partial void LogBackfilled(ILogger logger, string schema, string table, long rows);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Schema}.{Table}: {Inserted} inserted, {Updated} updated, {Deleted} deleted")]
+    private static partial void LogChanges(ILogger logger, string schema, string table, long inserted, long updated, long deleted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} deleted: dropped schema {Schema}")]
+    private static partial void LogDeleted(ILogger logger, Guid syncId, string schema);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot record the error in {Schema}._sync: {Reason}")]
+    private static partial void LogStatusUnwritable(ILogger logger, string schema, string reason);
+}

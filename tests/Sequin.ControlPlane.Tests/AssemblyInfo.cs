@@ -1,0 +1,3 @@
+using Sequin.Testing;
+
+[assembly: AssemblyFixture(typeof(PostgresServer))]
