@@ -14,6 +14,7 @@ using Microsoft.Extensions.Options;
 using Sequin.ControlPlane.ApiKeys;
 using Sequin.ControlPlane.Audit;
 using Sequin.ControlPlane.Auth;
+using Sequin.ControlPlane.Connections;
 using Sequin.ControlPlane.Infrastructure;
 using Sequin.ControlPlane.Organizations;
 using Sequin.ControlPlane.Tenancy;
@@ -139,6 +140,14 @@ public static class ControlPlaneExtensions
         services.AddScoped<IValidator<SignUpRequest>, SignUpRequestValidator>();
         services.AddScoped<IValidator<SignInRequest>, SignInRequestValidator>();
         services.AddScoped<IValidator<CreateApiKeyRequest>, CreateApiKeyRequestValidator>();
+
+        services.AddOptions<SalesforceSourceOptions>().Bind(configuration.GetSection(SalesforceSourceOptions.Section));
+        services.AddHttpClient(SalesforceOAuthClient.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<SalesforceOAuthClient>();
+        services.AddScoped<StartOAuthConnectionCommand>();
+        services.AddScoped<CompleteOAuthConnectionCommand>();
+        services.AddScoped<DeleteConnectionCommand>();
+        services.AddScoped<IValidator<StartOAuthRequest>, StartOAuthRequestValidator>();
         return services;
     }
 
@@ -159,10 +168,12 @@ public static class ControlPlaneExtensions
 
         var api = app.MapGroup("/api/v1").AddEndpointFilter<CookieAntiforgeryFilter>();
         api.MapAuthEndpoints();
+        api.MapOAuthCallback();
 
         var org = api.MapGroup("/orgs/{orgId}").RequireAuthorization().AddEndpointFilter<OrgAccessFilter>();
         org.MapOrganizationEndpoints();
         org.MapApiKeyEndpoints();
+        org.MapConnectionEndpoints();
         return app;
     }
 

@@ -5,10 +5,13 @@ using Sequin.Platform;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSequinDefaults();
 builder.Services.AddSequinPlatform(builder.Configuration);
+builder.Services.AddSequinProxy(builder.Configuration);
 builder.Services.AddSequinControlPlane(builder.Configuration);
+builder.AddSequinSandbox();
 
 var app = builder.Build();
 app.MapSequinDefaults();
 app.UseSequinControlPlane();
+app.MapSequinSandbox();
 
 return await app.RunSequinAsync();

@@ -43,10 +43,21 @@ internal sealed partial class ProxyServer(
     {
         var o = options.Value;
         var address = IPAddress.Parse(o.Host);
-        _listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Bind(new IPEndPoint(address, o.Port));
-        _listener.Listen(1024);
+        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(new IPEndPoint(address, o.Port));
+            listener.Listen(1024);
+        }
+        catch (SocketException e)
+        {
+            // A port in use must not take the whole host (API, workers) down with it; the log says why.
+            listener.Dispose();
+            LogBindFailed(logger, $"{o.Host}:{o.Port}", e.Message);
+            return Task.CompletedTask;
+        }
+
+        _listener = listener;
         LogListening(logger, EndPoint.ToString());
         return base.StartAsync(cancellationToken);
     }
@@ -138,6 +149,9 @@ internal sealed partial class ProxyServer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sequin proxy listening on {EndPoint}")]
     private static partial void LogListening(ILogger logger, string endPoint);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Sequin proxy could not listen on {EndPoint}: {Error}; the proxy is not running")]
+    private static partial void LogBindFailed(ILogger logger, string endPoint, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Proxy socket error: {Error}")]
     private static partial void LogAcceptFailed(ILogger logger, string error);

@@ -1,12 +1,13 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sequin.Proxy;
 using Sequin.Proxy.Credentials;
 using Sequin.Proxy.Writes;
 
-namespace Sequin.Proxy;
+// In the DI namespace (the convention of AddX extension methods) so Program.cs needs one line and no using.
+namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers the proxy with the host.</summary>
+/// <summary>Registers the Sequin proxy with the host.</summary>
 public static class ProxyServiceCollectionExtensions
 {
     /// <summary>

@@ -26,6 +26,7 @@ public static class SyncServiceCollectionExtensions
         services.TryAddSingleton<DestinationProvisioner>();
         services.TryAddSingleton<SyncStore>();
         services.TryAddSingleton<SyncRunner>();
+        services.TryAddSingleton<NodeBalance>();
         services.TryAddSingleton(sp => new SyncAdmin(sp.GetRequiredService<SyncStore>(), sp.GetRequiredService<SyncWorker>()));
         services.AddSingleton<SyncWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<SyncWorker>());

@@ -2,7 +2,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Sequin.Testing;
 using Shouldly;
 
@@ -25,13 +27,19 @@ public class ControlPlaneFactory : WebApplicationFactory<Program>, IAsyncLifetim
         await PostgresServer.Instance.DropDatabaseAsync(ConnectionString);
     }
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder) =>
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
         builder.ConfigureAppConfiguration(c => c.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Sequin:Platform:ConnectionString"] = ConnectionString,
             ["Sequin:ControlPlane:AuthAttemptsPerMinute"] = AuthAttemptsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Sequin:Sandbox:Salesforce:AdminKey"] = "test-admin-key",
             ["Serilog:MinimumLevel:Default"] = "Warning",
         }));
+        // Server-to-server OAuth calls (token exchange, revoke) reach the embedded sandbox inside the test server.
+        builder.ConfigureTestServices(services => services.AddHttpClient(Connections.SalesforceOAuthClient.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => Server.CreateHandler()));
+    }
 
     /// <summary>A browser-like client (cookies) with a fresh account and organization, CSRF header set.</summary>
     public async Task<Tenant> SignUpAsync(string? email = null, string organization = "Acme")

@@ -174,6 +174,14 @@ public sealed class HttpTests(SandboxServer server) : IClassFixture<SandboxServe
     }
 
     [Fact]
+    public async Task Put_Record_IsMethodNotAllowed()
+    {
+        var response = await server.Client.PutAsJsonAsync($"{V}/sobjects/Account/001000000000000AAA", new { Name = "x" });
+        response.StatusCode.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        (await SingleError(response)).ShouldBe(("METHOD_NOT_ALLOWED", "HTTP Method 'PUT' not allowed. Allowed are GET,PATCH,DELETE,HEAD"));
+    }
+
+    [Fact]
     public async Task Version_BelowMinimum_IsNotFound() =>
         (await server.Client.GetAsync("services/data/v41.0/sobjects")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
 

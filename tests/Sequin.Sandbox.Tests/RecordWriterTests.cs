@@ -93,31 +93,54 @@ public sealed class RecordWriterTests
     }
 
     [Fact]
-    public async Task Save_ParallelWriters_NeverLoseAnUpdateAndStampsStrictlyIncrease()
+    public async Task UpdateValues_ParallelWriters_NeverLoseAnUpdateAndStampsStrictlyIncrease()
     {
         var (_, org) = TestOrgs.Create();
         var type = org.Catalog.Account;
         var employees = type.FindField("NumberOfEmployees")!;
+        var stampSlot = type.SystemModstamp.Ordinal;
         var id = Create(org, "Account", """{"Name":"Counter","NumberOfEmployees":0}""").Id!;
         const int writers = 8;
         const int increments = 250;
-        var stamps = new System.Collections.Concurrent.ConcurrentBag<DateTime>();
+        var versions = new System.Collections.Concurrent.ConcurrentBag<(DateTime Before, DateTime After)>();
         await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(() =>
         {
             for (var i = 0; i < increments; i++)
             {
-                var current = org.Table(type).Find(id)!;
-                RecordWriter.UpdateValues(org, current, values => values[employees.Ordinal] = (int)values[employees.Ordinal]! + 1).ShouldBeTrue();
-                stamps.Add(org.Table(type).Find(id)!.SystemModstamp);
+                var before = default(DateTime);
+                var next = RecordWriter.UpdateValues(org, org.Table(type).Find(id)!, values =>
+                {
+                    before = (DateTime)values[stampSlot]!;
+                    values[employees.Ordinal] = (int)values[employees.Ordinal]! + 1;
+                });
+                versions.Add((before, next!.SystemModstamp));
             }
         })));
-        var final = org.Table(type).Find(id)!;
-        final.Get(employees).ShouldBe(writers * increments);
-        // Every write produced a distinct stamp: strictly increasing per record.
-        var ordered = org.Table(type).Find(id)!.SystemModstamp;
-        ordered.ShouldBe(stamps.Max());
-        final.SystemModstamp.ShouldBeGreaterThan((DateTime)final.Get(type.CreatedDate)!);
-        stamps.Distinct().Count().ShouldBeGreaterThan(1);
+        org.Table(type).Find(id)!.Get(employees).ShouldBe(writers * increments);
+        // Every version is stamped after the version it replaced, so all stamps of the record differ.
+        versions.ShouldAllBe(v => v.After > v.Before);
+        versions.Select(v => v.After).Distinct().Count().ShouldBe(writers * increments);
+    }
+
+    [Fact]
+    public async Task Save_ParallelCreatesAcrossObjects_StampsFollowCommitOrder()
+    {
+        var (_, org) = TestOrgs.Create();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                Create(org, w % 2 == 0 ? "Account" : "Lead", w % 2 == 0 ? $$"""{"Name":"A{{i}}"}""" : $$"""{"LastName":"L{{i}}","Company":"C"}""")
+                    .Success.ShouldBeTrue();
+            }
+        })));
+        foreach (var type in new[] { org.Catalog.Account, org.Catalog.Lead })
+        {
+            // Within a table, creation (= id) order and stamp order agree: stamps never go backwards.
+            var stamps = org.Table(type).Snapshot().ToArray().Select(r => r!.SystemModstamp).ToList();
+            stamps.ShouldBe(stamps.Order().ToList());
+            org.Table(type).LiveCount.ShouldBe(200);
+        }
     }
 
     [Fact]
@@ -131,7 +154,7 @@ public sealed class RecordWriterTests
         for (var i = 0; i < 5; i++)
         {
             // The clock stands still: the stamp must still move forward for the record.
-            RecordWriter.UpdateValues(org, org.Table(type).Find(id)!, v => v[type.FindField("Name")!.Ordinal] = $"A{i}");
+            RecordWriter.UpdateValues(org, org.Table(type).Find(id)!, v => v[type.FindField("Name")!.Ordinal] = $"A{i}").ShouldNotBeNull();
             var stamp = org.Table(type).Find(id)!.SystemModstamp;
             stamp.ShouldBeGreaterThan(previous);
             previous = stamp;

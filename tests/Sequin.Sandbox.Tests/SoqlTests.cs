@@ -130,6 +130,37 @@ public sealed class SoqlTests
         page.Select(r => r.Id).ShouldBe(sorted.Skip(5).Take(10).Select(r => r.Id));
     }
 
+    [Theory]
+    [InlineData("smith", "Smith", true)]
+    [InlineData("sm%", "Smith", true)]
+    [InlineData("%ITH", "Smith", true)]
+    [InlineData("%mit%", "Smith", true)]
+    [InlineData("s_ith", "Smith", true)]
+    [InlineData("s%h", "Smith", true)]
+    [InlineData("%", "", true)]
+    [InlineData("50\\%", "50%", true)]
+    [InlineData("50\\%", "500", false)]
+    [InlineData("a\\_b", "axb", false)]
+    [InlineData("sm%", "Jones", false)]
+    public void LikeMatcher_Pattern_MatchesLikeSoql(string pattern, string value, bool expected) =>
+        SoqlCompiler.LikeMatcher(pattern)(value).ShouldBe(expected);
+
+    [Fact]
+    public void Execute_NullsFirstAndLast_PlaceNullsAbsolutely()
+    {
+        var (_, org) = TestOrgs.Create(new SandboxSeedSpec { Accounts = 20, ContactsPerAccount = 3 });
+        var table = org.Table(org.Catalog.Contact);
+        var title = org.Catalog.Contact.FindField("Title")!;
+        var first = SoqlCompiler.Compile("SELECT Id FROM Contact ORDER BY Title DESC NULLS FIRST", org.Catalog).Execute(table, false);
+        var last = SoqlCompiler.Compile("SELECT Id FROM Contact ORDER BY Title NULLS LAST", org.Catalog).Execute(table, false);
+        var nulls = first.Count(r => r.Get(title) is null);
+        nulls.ShouldBeGreaterThan(0);
+        first.Take(nulls).ShouldAllBe(r => r.Get(title) == null);
+        last.Skip(last.Length - nulls).ShouldAllBe(r => r.Get(title) == null);
+        var titles = last.Take(last.Length - nulls).Select(r => (string)r.Get(title)!).ToList();
+        titles.ShouldBe(titles.Order(StringComparer.OrdinalIgnoreCase).ToList());
+    }
+
     [Fact]
     public void Execute_InjectionInStringValue_IsData()
     {

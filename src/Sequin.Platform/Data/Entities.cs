@@ -85,6 +85,10 @@ public sealed class SourceConnection
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? LastTestedAt { get; set; }
     public string? LastError { get; set; }
+    /// <summary>Request budget override (requests/second); null takes the host default (0004_sync_engine.sql).</summary>
+    public double? RequestsPerSecond { get; set; }
+    /// <summary>Share of the daily API allocation, in (0, 1]; null takes the host default.</summary>
+    public double? DailyShare { get; set; }
 }
 
 /// <summary>A Postgres database that receives synced tables: the org's hosted database or the customer's own.</summary>
@@ -118,6 +122,8 @@ public sealed class Sync
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public string? LastError { get; set; }
+    /// <summary>Stable name (unique per organization) of a sync created from configuration or the admin API.</summary>
+    public string? Name { get; set; }
 }
 
 /// <summary>One selected upstream object of a sync and the table it lands in.</summary>
@@ -133,6 +139,10 @@ public sealed class SyncTable
     public long? RowsEstimated { get; set; }
     public DateTimeOffset? LastSyncedAt { get; set; }
     public string? LastError { get; set; }
+    /// <summary>Selected fields (API names); null selects every field, new upstream fields included.</summary>
+    public string[]? SelectedFields { get; set; }
+    /// <summary>Set by "resync table"; the running job re-backfills and clears it.</summary>
+    public DateTimeOffset? ResyncRequestedAt { get; set; }
 }
 
 /// <summary>One selected field of a synced object and its Postgres column.</summary>
@@ -161,6 +171,11 @@ public sealed class ProxyCredential
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? RotatedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
+    /// <summary>Backend server; null uses the proxy's configured default (0003_proxy.sql).</summary>
+    public string? BackendHost { get; set; }
+    public int? BackendPort { get; set; }
+    /// <summary>Password of <see cref="BackendRole"/>, encrypted (purpose <c>backend-password</c>).</summary>
+    public string? BackendPasswordProtected { get; set; }
 }
 
 /// <summary>Who did what, when, in an organization.</summary>
@@ -186,4 +201,25 @@ public sealed class DataProtectionKey
     public required string FriendlyName { get; set; }
     public required string Xml { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>A pending OAuth connection (<c>oauth_states</c>): single-use, expiring, bound to who started it.</summary>
+public sealed class OAuthState
+{
+    /// <summary>SHA-256 of the <c>state</c> parameter sent to the provider.</summary>
+    public required byte[] StateHash { get; set; }
+    public Guid OrgId { get; set; }
+    public Guid? UserId { get; set; }
+    public Guid? ApiKeyId { get; set; }
+    public required string Kind { get; set; }
+    public required string ConnectionName { get; set; }
+    public required string Environment { get; set; }
+    public required string LoginUrl { get; set; }
+    public required string RedirectUri { get; set; }
+    /// <summary>PKCE code_verifier (RFC 7636), encrypted.</summary>
+    public required string CodeVerifierProtected { get; set; }
+    public string? ReturnTo { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? UsedAt { get; set; }
 }

@@ -34,6 +34,7 @@ public class PlatformDbContext : IdentityUserContext<User, Guid>
     public DbSet<ProxyCredential> ProxyCredentials => Set<ProxyCredential>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<OAuthState> OAuthStates => Set<OAuthState>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -68,6 +69,11 @@ public class PlatformDbContext : IdentityUserContext<User, Guid>
             e.Property(a => a.Data).HasColumnType("jsonb");
         });
         builder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+        builder.Entity<OAuthState>(e =>
+        {
+            e.ToTable("oauth_states");
+            e.HasKey(s => s.StateHash);
+        });
 
         // Relationships without navigations, so SaveChanges orders inserts parent-first.
         builder.Entity<Membership>().HasOne<Organization>().WithMany().HasForeignKey(m => m.OrgId);

@@ -28,6 +28,7 @@ internal sealed partial class SyncRunner(
     SyncStore store,
     SalesforceConnectorFactory salesforce,
     DestinationProvisioner provisioner,
+    Scheduling.NodeBalance balance,
     IOptions<SyncOptions> options,
     TimeProvider time,
     ILogger<SyncRunner> logger)
@@ -36,6 +37,26 @@ internal sealed partial class SyncRunner(
     private readonly SyncOptions _options = options.Value;
 
     public async Task<RunOutcome> RunAsync(Guid syncId, CancellationToken cancellationToken)
+    {
+        balance.Enter();
+        try
+        {
+            if (await balance.TryYieldAsync(cancellationToken))
+            {
+                // Over this host's fair share: leave the sync to a less busy host.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(200, 700)), time, cancellationToken);
+                return RunOutcome.Stopped;
+            }
+
+            return await RunCountedAsync(syncId, cancellationToken);
+        }
+        finally
+        {
+            balance.Exit();
+        }
+    }
+
+    private async Task<RunOutcome> RunCountedAsync(Guid syncId, CancellationToken cancellationToken)
     {
         var spec = await store.LoadAsync(syncId, cancellationToken);
         if (spec is null)
@@ -85,6 +106,7 @@ internal sealed partial class SyncRunner(
         var control = await store.LoadControlAsync(syncId, cancellationToken);
         var selectionKey = control?.SelectionKey;
         var nextSchemaRefresh = time.GetUtcNow() + _options.SchemaRefreshInterval;
+        var nextBalanceCheck = time.GetUtcNow() + TimeSpan.FromSeconds(Random.Shared.Next(3, 8));
         await store.SetStateAsync(syncId, tables.Any(t => t.State == "backfilling") ? "backfilling" : "live", null, cancellationToken);
         try
         {
@@ -116,6 +138,17 @@ internal sealed partial class SyncRunner(
                     // re-describes and re-provisions every table (adding, dropping, retyping columns).
                     LogReprovision(logger, syncId);
                     return RunOutcome.Stopped;
+                }
+
+                if (time.GetUtcNow() >= nextBalanceCheck)
+                {
+                    nextBalanceCheck = time.GetUtcNow() + TimeSpan.FromSeconds(Random.Shared.Next(3, 8));
+                    if (await balance.TryYieldAsync(cancellationToken))
+                    {
+                        balance.Enter(); // counted out by TryYield; the finally of RunAsync counts out again
+                        LogHandOff(logger, syncId);
+                        return RunOutcome.Stopped;
+                    }
                 }
 
                 foreach (var (tableId, requestedAt) in control.ResyncRequests)
@@ -556,6 +589,9 @@ internal sealed partial class SyncRunner(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} starting: schema {Schema}, {Tables} table(s)")]
     private static partial void LogStarting(ILogger logger, Guid syncId, string schema, int tables);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} handed to a less busy host")]
+    private static partial void LogHandOff(ILogger logger, Guid syncId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sync {SyncId} paused")]
     private static partial void LogPaused(ILogger logger, Guid syncId);

@@ -55,6 +55,8 @@ internal sealed partial class SyncWorker(
                 // leaves a recovery trigger, so another host takes the sync over at once.
                 o.ShutdownJobInterruption = ShutdownJobInterruption.Always;
                 o.GenerateInstanceId = true;
+                // Triggers released by other hosts (handoffs, recoveries) are only seen by polling.
+                o.IdleWaitTime = TimeSpan.FromSeconds(1);
             });
             q.UseDefaultThreadPool(Math.Max(1, _options.MaxConcurrentSyncs));
             q.UseTimeProvider(time);

@@ -141,6 +141,17 @@ test('query with autoFetch follows nextRecordsUrl across pages', async () => {
   }
 });
 
+test('parent relationship fields come back as nested records', async () => {
+  const conn = await connect();
+  const result = await conn.query('SELECT Id, LastName, Account.Name, Owner.Email FROM Contact WHERE Account.Name != null ORDER BY Account.Name LIMIT 5');
+  assert.equal(result.records.length, 5);
+  for (const r of result.records) {
+    assert.equal(r.Account.attributes.type, 'Account');
+    assert.ok(r.Account.Name);
+    assert.match(r.Owner.Email, /@/);
+  }
+});
+
 test('queryAll sees deleted rows', async () => {
   const conn = await connect();
   const created = await conn.sobject('Lead').create({ LastName: 'Gone', Company: 'Deleted Corp' });

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Sequin.Sandbox.Salesforce.Schema;
 
@@ -10,31 +11,35 @@ namespace Sequin.Sandbox.Salesforce.Http;
 /// </summary>
 internal static class DescribeWriter
 {
-    private static readonly ConcurrentDictionary<(ObjectDef, string), byte[]> Cache = new();
+    // Keyed weakly by the object definition: each sandbox instance has its own schema, and tests
+    // create many sandboxes, so a static dictionary keyed by ObjectDef would never let them go.
+    private static readonly ConditionalWeakTable<ObjectDef, ConcurrentDictionary<string, byte[]>> Cache = new();
 
     public static byte[] Describe(ObjectDef type, string basePath) =>
-        Cache.GetOrAdd((type, basePath), key =>
+        Cache.GetOrCreateValue(type).GetOrAdd(basePath, path => Render(type, path));
+
+    private static byte[] Render(ObjectDef type, string basePath)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, SalesforceHttp.WriterOptions))
         {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, SalesforceHttp.WriterOptions))
+            w.WriteStartObject();
+            WriteObjectProperties(w, type, basePath);
+            w.WriteStartArray("childRelationships");
+            w.WriteEndArray();
+            w.WriteBoolean("compactLayoutable", true);
+            w.WriteStartArray("fields");
+            foreach (var field in type.Fields)
             {
-                w.WriteStartObject();
-                WriteObjectProperties(w, key.Item1, key.Item2);
-                w.WriteStartArray("childRelationships");
-                w.WriteEndArray();
-                w.WriteBoolean("compactLayoutable", true);
-                w.WriteStartArray("fields");
-                foreach (var field in key.Item1.Fields)
-                {
-                    WriteField(w, field);
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("recordTypeInfos");
-                w.WriteEndArray();
-                w.WriteEndObject();
+                WriteField(w, field);
             }
-            return buffer.ToArray();
-        });
+            w.WriteEndArray();
+            w.WriteStartArray("recordTypeInfos");
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
 
     public static void WriteGlobal(Utf8JsonWriter w, IEnumerable<ObjectDef> objects, string basePath)
     {

@@ -42,8 +42,21 @@ internal static class RestEndpoints
         api.MapDelete("/composite/sobjects", CollectionDelete);
         api.MapPost("/composite/sobjects/{type}", (HttpContext h, string type) => CollectionRetrieveAsync(h, type, sandbox));
         api.MapGet("/composite/sobjects/{type}", (HttpContext h, string type) => CollectionRetrieveAsync(h, type, sandbox));
+        // Known resources answer other methods with 405 and the allowed list, as Salesforce does.
+        MethodNotAllowed(api, "/sobjects/{type}", ["PUT", "PATCH", "DELETE"], "GET,POST,HEAD");
+        MethodNotAllowed(api, "/sobjects/{type}/{id}", ["PUT", "POST"], "GET,PATCH,DELETE,HEAD");
+        MethodNotAllowed(api, "/query", ["POST", "PUT", "PATCH", "DELETE"], "GET,HEAD");
+        MethodNotAllowed(api, "/queryAll", ["POST", "PUT", "PATCH", "DELETE"], "GET,HEAD");
         api.Map("/{**rest}", () => SalesforceHttp.NotFound());
     }
+
+    private static void MethodNotAllowed(RouteGroupBuilder api, string pattern, string[] methods, string allowed) =>
+        api.MapMethods(pattern, methods, (HttpContext http) =>
+        {
+            http.Response.Headers.Allow = allowed;
+            return SalesforceHttp.Error(405, new SalesforceError("METHOD_NOT_ALLOWED",
+                $"HTTP Method '{http.Request.Method}' not allowed. Allowed are {allowed}"));
+        });
 
     private static IResult Versions() => SalesforceHttp.Json(200, w =>
     {

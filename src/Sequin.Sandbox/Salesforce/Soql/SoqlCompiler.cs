@@ -13,7 +13,8 @@ internal sealed class CompiledQuery
     public required ProjectionItem[] Projection { get; init; }
     public required bool IsCount { get; init; }
     public Func<Record, bool>? Filter { get; init; }
-    public IComparer<Record>? Order { get; init; }
+    /// <summary>ORDER BY keys, most significant first; empty for creation (= id) order.</summary>
+    public OrderKey[] Order { get; init; } = [];
     public int? Limit { get; init; }
     public int? Offset { get; init; }
 
@@ -36,9 +37,9 @@ internal sealed class CompiledQuery
                 rows.Add(record);
             }
         }
-        if (Order is not null)
+        if (Order.Length > 0)
         {
-            rows.Sort(Order);
+            rows = Sort(rows);
         }
         IEnumerable<Record> result = rows;
         if (Offset is { } offset)
@@ -51,7 +52,68 @@ internal sealed class CompiledQuery
         }
         return Offset is null && Limit is null ? [.. rows] : [.. result];
     }
+
+    /// <summary>
+    /// Sorts by pre-extracted keys: each key is read once per row (a parent lookup for
+    /// <c>Account.Name</c> is not repeated n log n times). Ties fall back to scan order, which is id
+    /// order, so the unstable sort gives a deterministic result and paging never repeats a row.
+    /// </summary>
+    private List<Record> Sort(List<Record> rows)
+    {
+        var keys = new object?[Order.Length][];
+        for (var k = 0; k < Order.Length; k++)
+        {
+            var get = Order[k].Get;
+            var column = keys[k] = new object?[rows.Count];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                column[i] = get(rows[i]);
+            }
+        }
+        var index = new int[rows.Count];
+        for (var i = 0; i < index.Length; i++)
+        {
+            index[i] = i;
+        }
+        Array.Sort(index, new KeyComparer(Order, keys));
+        var sorted = new List<Record>(rows.Count);
+        foreach (var i in index)
+        {
+            sorted.Add(rows[i]);
+        }
+        return sorted;
+    }
+
+    private sealed class KeyComparer(OrderKey[] order, object?[][] keys) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            for (var k = 0; k < order.Length; k++)
+            {
+                var a = keys[k][x];
+                var b = keys[k][y];
+                if (a is null || b is null)
+                {
+                    if (a is null && b is null)
+                    {
+                        continue;
+                    }
+                    // Null placement is absolute: NULLS FIRST puts nulls first whatever the direction.
+                    return (a is null) == order[k].NullsFirst ? -1 : 1;
+                }
+                var c = SoqlCompiler.Compare(order[k].Field, a, b);
+                if (c != 0)
+                {
+                    return order[k].Descending ? -c : c;
+                }
+            }
+            return x.CompareTo(y);
+        }
+    }
 }
+
+/// <summary>One ORDER BY key: the field (for its comparison rules) and how to read it from a row.</summary>
+internal sealed record OrderKey(FieldDef Field, Func<Record, object?> Get, bool Descending, bool NullsFirst);
 
 /// <summary>
 /// Binds a parsed statement to the schema and compiles WHERE and ORDER BY to delegates. Rejects
@@ -94,20 +156,15 @@ internal static class SoqlCompiler
             parent.Fields.Add(path.Leaf);
         }
         var filter = statement.Where is null ? null : CompileCondition(binder, statement.Where);
-        IComparer<Record>? order = null;
-        if (statement.OrderBy.Count > 0)
+        var order = statement.OrderBy.Select(o =>
         {
-            var keys = statement.OrderBy.Select(o =>
+            var path = binder.Resolve(o.Field);
+            if (!path.Leaf.Sortable || path.Leaf.Kind == ValueKind.None)
             {
-                var path = binder.Resolve(o.Field);
-                if (!path.Leaf.Sortable || path.Leaf.Kind == ValueKind.None)
-                {
-                    throw SoqlException.At("INVALID_FIELD", query, o.Field.Position, $"field '{path.Leaf.Name}' can not be sorted in a query call");
-                }
-                return (path.Leaf, path.Getter, o.Descending, o.NullsFirst);
-            }).ToArray();
-            order = new RecordComparer(keys);
-        }
+                throw SoqlException.At("INVALID_FIELD", query, o.Field.Position, $"field '{path.Leaf.Name}' can not be sorted in a query call");
+            }
+            return new OrderKey(path.Leaf, path.Getter, o.Descending, o.NullsFirst);
+        }).ToArray();
         return new CompiledQuery
         {
             Type = type,
@@ -224,8 +281,8 @@ internal static class SoqlCompiler
                     throw SoqlException.At("INVALID_FIELD", query, like.Value.Position,
                         $"invalid operator on {field.Type.DescribeName()} field: LIKE");
                 }
-                var regex = LikeToRegex(((SoqlString)like.Value.Value!).Pattern);
-                return r => get(r) is string s && regex.IsMatch(s);
+                var match = LikeMatcher(((SoqlString)like.Value.Value!).Pattern);
+                return r => get(r) is string s && match(s);
             }
             case Comparison cmp:
             {
@@ -345,6 +402,29 @@ internal static class SoqlCompiler
         _ => 0,
     };
 
+    /// <summary>
+    /// A LIKE predicate. The usual shapes (<c>'abc'</c>, <c>'abc%'</c>, <c>'%abc'</c>, <c>'%abc%'</c>) use span
+    /// comparisons; anything else (<c>_</c>, inner <c>%</c>, escapes) a regular expression.
+    /// </summary>
+    internal static Func<string, bool> LikeMatcher(string pattern)
+    {
+        var leading = pattern.StartsWith('%');
+        var trailing = pattern.Length > 1 && pattern.EndsWith('%') && !pattern.EndsWith("\\%", StringComparison.Ordinal);
+        var core = pattern[(leading ? 1 : 0)..(pattern.Length - (trailing ? 1 : 0))];
+        if (pattern != "%" && core.IndexOfAny(['%', '_', '\\']) < 0)
+        {
+            return (leading, trailing) switch
+            {
+                (false, false) => s => s.Equals(core, StringComparison.OrdinalIgnoreCase),
+                (false, true) => s => s.StartsWith(core, StringComparison.OrdinalIgnoreCase),
+                (true, false) => s => s.EndsWith(core, StringComparison.OrdinalIgnoreCase),
+                (true, true) => s => s.Contains(core, StringComparison.OrdinalIgnoreCase),
+            };
+        }
+        var regex = LikeToRegex(pattern);
+        return regex.IsMatch;
+    }
+
     /// <summary>SOQL LIKE: <c>%</c> any run, <c>_</c> one character, <c>\%</c> and <c>\_</c> literal; case-insensitive.</summary>
     internal static Regex LikeToRegex(string pattern)
     {
@@ -372,34 +452,5 @@ internal static class SoqlCompiler
         sb.Append('$');
         return new Regex(sb.ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline,
             TimeSpan.FromSeconds(1));
-    }
-
-    private sealed class RecordComparer((FieldDef Field, Func<Record, object?> Get, bool Descending, bool NullsFirst)[] keys) : IComparer<Record>
-    {
-        public int Compare(Record? x, Record? y)
-        {
-            foreach (var (field, get, descending, nullsFirst) in keys)
-            {
-                var a = get(x!);
-                var b = get(y!);
-                int c;
-                if (a is null || b is null)
-                {
-                    if (a is null && b is null)
-                    {
-                        continue;
-                    }
-                    // Null placement is absolute: NULLS FIRST puts nulls first whatever the direction.
-                    return (a is null) == nullsFirst ? -1 : 1;
-                }
-                c = SoqlCompiler.Compare(field, a, b);
-                if (c != 0)
-                {
-                    return descending ? -c : c;
-                }
-            }
-            // Ties break by id (creation order), which keeps paging deterministic.
-            return string.CompareOrdinal(x!.Id, y!.Id);
-        }
     }
 }

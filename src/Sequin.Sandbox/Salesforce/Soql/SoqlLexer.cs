@@ -152,7 +152,10 @@ internal static class SoqlLexer
             }
             return new Token(TokenKind.Other, query[start..i], start);
         }
-        return new Token(TokenKind.Number, number, start, decimal.Parse(number, NumberStyles.Float, CultureInfo.InvariantCulture));
+        // A literal beyond decimal's range is one bad token, not a server error.
+        return decimal.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? new Token(TokenKind.Number, number, start, value)
+            : new Token(TokenKind.Other, number, start);
     }
 
     private static readonly string[] DateTimeFormats =

@@ -44,6 +44,8 @@ internal static class SeedGenerator
         var type = org.Catalog.User;
         var rng = new Random(7);
         var ids = new List<string>();
+        // Users predate the seeded history (which spans the last 20 days), so stamps follow insertion order.
+        var provisioned = org.UtcNow - TimeSpan.FromDays(21);
         lock (org.WriteGate)
         {
             for (var i = 0; i <= owners; i++)
@@ -65,7 +67,7 @@ internal static class SeedGenerator
                 Set(type, values, "LanguageLocaleKey", "en_US");
                 Set(type, values, "Title", i == 0 ? "API Integration" : "Account Executive");
                 RecordWriter.Derive(type, values, null);
-                var record = Stamp(org, type, values, org.NextStamp(null), ids.Count > 0 ? ids[0] : null);
+                var record = Stamp(org, type, values, provisioned.AddMilliseconds(i), ids.Count > 0 ? ids[0] : null);
                 ids.Add(record.Id);
             }
         }

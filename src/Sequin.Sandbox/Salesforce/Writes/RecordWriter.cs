@@ -22,7 +22,7 @@ internal static partial class RecordWriter
     [GeneratedRegex(@"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")]
     private static partial Regex EmailPattern();
 
-    /// <summary>Creates, updates (and deletes) in input order; with allOrNone nothing is applied unless all succeed.</summary>
+    /// <summary>Creates and updates in input order; with allOrNone nothing is applied unless all succeed.</summary>
     public static SaveResult[] Save(Org org, IReadOnlyList<WriteRequest> requests, bool allOrNone, string userId)
     {
         var results = new SaveResult[requests.Count];
@@ -119,21 +119,24 @@ internal static partial class RecordWriter
         }
     }
 
-    /// <summary>Applies a generated change to the current version of a live record; false if it is gone.</summary>
-    public static bool UpdateValues(Org org, Record record, Action<object?[]> change)
+    /// <summary>
+    /// Applies a generated change to the current version of a live record (read-modify-write under the
+    /// write gate). Returns the new version, or null when the record is gone.
+    /// </summary>
+    public static Record? UpdateValues(Org org, Record record, Action<object?[]> change)
     {
         lock (org.WriteGate)
         {
             var current = org.Table(record.Type).Find(record.Id);
             if (current is null || current.IsDeleted)
             {
-                return false;
+                return null;
             }
             var values = (object?[])current.Values.Clone();
             change(values);
             Derive(current.Type, values, null);
             Commit(org, current.Type, current, values, org.UserId, systemOnly: false);
-            return true;
+            return org.Table(record.Type).Find(record.Id);
         }
     }
 
@@ -451,13 +454,15 @@ internal static partial class RecordWriter
             }
             if (targets.Count > 0 && targets.All(t => org.Table(t!).Find(id) is null or { IsDeleted: true }))
             {
-                return new SalesforceError("INVALID_CROSS_REFERENCE_KEY", $"{field.Label}: id value of incorrect type: {s}", [field.Name]);
+                return new SalesforceError("INVALID_CROSS_REFERENCE_KEY", $"{field.Label}: invalid cross reference id", [field.Name]);
             }
             return null;
         }
         if (field.Length > 0 && s.Length > field.Length && field.Type is not (FieldType.Picklist or FieldType.MultiPicklist))
         {
-            return new SalesforceError("STRING_TOO_LONG", $"{field.Label}: data value too large: {s} (max length={field.Length})", [field.Name]);
+            // The echoed value is capped so a 40 MB string does not come back as a 40 MB error.
+            var shown = s.Length > 1000 ? s[..1000] + "..." : s;
+            return new SalesforceError("STRING_TOO_LONG", $"{field.Label}: data value too large: {shown} (max length={field.Length})", [field.Name]);
         }
         if (field.RestrictedPicklist)
         {

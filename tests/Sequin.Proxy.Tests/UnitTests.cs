@@ -1,0 +1,64 @@
+using Sequin.Proxy.Auth;
+using Sequin.Proxy.Writes;
+using Shouldly;
+
+namespace Sequin.Proxy.Tests;
+
+public sealed class SqlTextTests
+{
+    [Theory]
+    [InlineData("insert into t values (1)", true)]
+    [InlineData("  UPDATE t set a = 1", true)]
+    [InlineData("with x as (delete from t returning *) select * from x", true)]
+    [InlineData("merge into t using s on true when matched then do nothing", true)]
+    [InlineData("select 'insert into t' from t", false)]
+    [InlineData("select 1 -- delete from t", false)]
+    [InlineData("select /* update /* nested */ t */ 1", false)]
+    [InlineData("select $$ delete $$, $tag$ update $tag$", false)]
+    [InlineData("select \"update\" from t", false)]
+    [InlineData("select updated_at, insert_count from t", false)]
+    [InlineData("select E'it\\'s insert'", false)]
+    public void MayWrite_SeesKeywordsOutsideLiteralsOnly(string sql, bool expected) => SqlText.MayWrite(sql).ShouldBe(expected);
+
+    [Fact]
+    public void SplitStatements_RespectsQuotes()
+    {
+        SqlText.SplitStatements("select ';'; insert into t values ($$;$$);  ;select 3;")
+            .ShouldBe(["select ';'", "insert into t values ($$;$$)", "select 3"]);
+    }
+}
+
+public sealed class ScramTests
+{
+    [Fact]
+    public void Verifier_RoundTripsPostgresTextForm()
+    {
+        var v = ScramVerifier.FromPassword("pencil");
+        var parsed = ScramVerifier.TryParse(v.ToString())!;
+        parsed.StoredKey.ShouldBe(v.StoredKey);
+        parsed.ServerKey.ShouldBe(v.ServerKey);
+        parsed.Iterations.ShouldBe(4096);
+    }
+
+    [Fact]
+    public void ClientAndServer_Agree_AndWrongPasswordFails()
+    {
+        var verifier = ScramVerifier.FromPassword("pencil");
+        foreach (var (password, ok) in new[] { ("pencil", true), ("Pencil", false) })
+        {
+            var server = new ScramServer(verifier);
+            var client = new ScramClient(password);
+            var serverFirst = server.HandleClientFirst(client.ClientFirst())!;
+            var final = server.HandleClientFinal(client.ClientFinal(serverFirst));
+            (final is not null).ShouldBe(ok);
+            if (final is not null)
+            {
+                client.VerifyServerFinal(final).ShouldBeTrue();
+            }
+        }
+    }
+
+    [Fact]
+    public void ChannelBindingFlagP_IsRefused() =>
+        new ScramServer(ScramVerifier.FromPassword("x")).HandleClientFirst("p=tls-server-end-point,,n=*,r=abc").ShouldBeNull();
+}
