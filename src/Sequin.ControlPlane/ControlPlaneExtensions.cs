@@ -15,6 +15,7 @@ using Sequin.ControlPlane.ApiKeys;
 using Sequin.ControlPlane.Audit;
 using Sequin.ControlPlane.Auth;
 using Sequin.ControlPlane.Connections;
+using Sequin.ControlPlane.Discovery;
 using Sequin.ControlPlane.Infrastructure;
 using Sequin.ControlPlane.Organizations;
 using Sequin.ControlPlane.Tenancy;
@@ -147,6 +148,7 @@ public static class ControlPlaneExtensions
         services.AddScoped<StartOAuthConnectionCommand>();
         services.AddScoped<CompleteOAuthConnectionCommand>();
         services.AddScoped<DeleteConnectionCommand>();
+        services.AddScoped<ConnectorProvider>();
         services.AddScoped<IValidator<StartOAuthRequest>, StartOAuthRequestValidator>();
         return services;
     }
@@ -174,6 +176,7 @@ public static class ControlPlaneExtensions
         org.MapOrganizationEndpoints();
         org.MapApiKeyEndpoints();
         org.MapConnectionEndpoints();
+        org.MapDiscoveryEndpoints();
         return app;
     }
 

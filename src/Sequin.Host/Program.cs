@@ -1,10 +1,12 @@
 using Sequin.ControlPlane;
 using Sequin.Host;
 using Sequin.Platform;
+using Sequin.Sync;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSequinDefaults();
 builder.Services.AddSequinPlatform(builder.Configuration);
+builder.Services.AddSequinSync(builder.Configuration);
 builder.Services.AddSequinProxy(builder.Configuration);
 builder.Services.AddSequinControlPlane(builder.Configuration);
 builder.AddSequinSandbox();
@@ -13,5 +15,6 @@ var app = builder.Build();
 app.MapSequinDefaults();
 app.UseSequinControlPlane();
 app.MapSequinSandbox();
+app.MapSequinSyncAdmin();
 
 return await app.RunSequinAsync();

@@ -4,7 +4,7 @@ using Sequin.Sources;
 namespace Sequin.Sync;
 
 /// <summary>The Postgres column type of each <see cref="FieldKind"/> (docs/sync.md "Type mapping").</summary>
-internal static class PgTypes
+public static class PgTypes
 {
     public static string SqlType(FieldKind kind) => kind switch
     {

@@ -24,8 +24,8 @@ public sealed class SyncOptions
     /// <summary>Grace after a missed check-in before another host recovers a host's syncs. Default 3 s.</summary>
     public TimeSpan ClusterCheckinMisfireThreshold { get; set; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How often the hosts reconcile Quartz jobs with the syncs table (new and deleted syncs). Default 5 s.</summary>
-    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>How often a host reconciles Quartz jobs with the syncs table and recomputes its fair share. Default 2 s.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How often a sync's job trigger fires when the job is not running (after a pause, an error, a handoff). Default 2 s.</summary>
     public TimeSpan JobRetriggerInterval { get; set; } = TimeSpan.FromSeconds(2);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Sequin.Sandbox;
 using Sequin.Testing;
@@ -41,6 +42,9 @@ public sealed class ClusterTests(PostgresDatabase platform, ITestOutputHelper ou
         var balanced = Stopwatch.StartNew();
         await Destination.WaitForAsync(async () => (await OwnersAsync()) is { Count: 6 } map && map.Values.Distinct().Count() == 2,
             TimeSpan.FromSeconds(40), async () => string.Join(", ", (await OwnersAsync()).Select(kv => $"{kv.Key}@{kv.Value}"))
+                + $" A running={hostA.Services.GetRequiredService<Scheduling.NodeBalance>().Running} share={await hostA.Services.GetRequiredService<Scheduling.NodeBalance>().FairShareAsync(default)}"
+                + $" B running={hostB.Services.GetRequiredService<Scheduling.NodeBalance>().Running}"
+                + $" limitsA={hostA.Services.GetRequiredService<Scheduling.SyncWorker>().Scheduler?.GetExecutionLimits().AsTask().Result?.Groups.Count}"
                 + " nodes: " + await Destination.ScalarAsync<string>(platform.ConnectionString, "select string_agg(sched_name || '/' || instance_name || '/' || last_checkin_time, ', ') from quartz.qrtz_scheduler_state"));
         output.WriteLine($"balanced over both hosts after {balanced.Elapsed.TotalSeconds:0.0} s");
         var owners = await OwnersAsync();

@@ -41,13 +41,6 @@ internal sealed partial class SyncRunner(
         balance.Enter();
         try
         {
-            if (await balance.TryYieldAsync(cancellationToken))
-            {
-                // Over this host's fair share: leave the sync to a less busy host.
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(200, 700)), time, cancellationToken);
-                return RunOutcome.Stopped;
-            }
-
             return await RunCountedAsync(syncId, cancellationToken);
         }
         finally

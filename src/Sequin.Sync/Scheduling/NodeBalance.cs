@@ -6,8 +6,9 @@ namespace Sequin.Sync.Scheduling;
 
 /// <summary>
 /// Spreads syncs over the hosts of the cluster. Quartz hands a trigger to whichever host asks first, so one host
-/// could end up running every sync; each host therefore keeps at most its fair share, ⌈active syncs / live hosts⌉,
-/// and hands the surplus back (a sync's run ends after a committed page; another host picks its trigger up).
+/// could end up running every sync; each host therefore keeps at most its fair share, ⌈active syncs / live hosts⌉:
+/// the worker sets it as the host's Quartz execution limit of the <c>sync</c> group (so the host acquires no more),
+/// and running syncs above it hand themselves back (a run ends after a committed page; another host picks it up).
 /// </summary>
 internal sealed class NodeBalance(PlatformDatabase platform, IOptions<SyncOptions> options, TimeProvider time)
 {
@@ -44,7 +45,8 @@ internal sealed class NodeBalance(PlatformDatabase platform, IOptions<SyncOption
         }
     }
 
-    private async Task<int> FairShareAsync(CancellationToken cancellationToken)
+    /// <summary>This host's fair share of the active syncs (cached for 3 s).</summary>
+    public async Task<int> FairShareAsync(CancellationToken cancellationToken)
     {
         lock (_lock)
         {

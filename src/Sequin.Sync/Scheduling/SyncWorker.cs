@@ -18,6 +18,7 @@ namespace Sequin.Sync.Scheduling;
 internal sealed partial class SyncWorker(
     PlatformDatabase platform,
     SyncStore store,
+    NodeBalance balance,
     IServiceProvider services,
     IOptions<SyncOptions> options,
     TimeProvider time,
@@ -28,6 +29,9 @@ internal sealed partial class SyncWorker(
     private readonly CancellationTokenSource _stopping = new();
     private IScheduler? _scheduler;
     private Task? _reconcile;
+    private int _limit = -1;
+    private readonly HashSet<Guid> _known = [];
+    private readonly SemaphoreSlim _reconcileLock = new(1, 1);
 
     /// <summary>The running scheduler (null before start or when the worker role is off).</summary>
     public IScheduler? Scheduler => _scheduler;
@@ -105,13 +109,35 @@ internal sealed partial class SyncWorker(
             return;
         }
 
+        await _reconcileLock.WaitAsync(cancellationToken);
+        try
+        {
+            await ReconcileCoreAsync(scheduler, cancellationToken);
+        }
+        finally
+        {
+            _reconcileLock.Release();
+        }
+    }
+
+    private async Task ReconcileCoreAsync(IScheduler scheduler, CancellationToken cancellationToken)
+    {
+        // At most a fair share of the syncs per host, so that the hosts split them (see NodeBalance).
+        var share = await balance.FairShareAsync(cancellationToken);
+        if (share != _limit)
+        {
+            await scheduler.SetExecutionLimits(ExecutionLimitsBuilder.Create().ForGroup(SyncJob.Group, share, ExecutionLimitScope.Node).Build(), cancellationToken);
+            _limit = share;
+        }
+
         // Jobs of syncs that are gone remove themselves when they next run (RunOutcome.Gone).
         var ids = await store.ListIdsAsync(cancellationToken);
         foreach (var id in ids)
         {
             var key = SyncJob.KeyOf(id);
-            if (await scheduler.Exists(key, cancellationToken))
+            if (_known.Contains(id) || await scheduler.Exists(key, cancellationToken))
             {
+                _known.Add(id);
                 continue;
             }
 
@@ -125,11 +151,13 @@ internal sealed partial class SyncWorker(
                 .WithIdentity($"sync-{id:N}", SyncJob.Group)
                 .ForJob(key)
                 .StartNow()
+                .WithExecutionGroup(SyncJob.Group)
                 .WithSimpleSchedule(s => s.WithInterval(_options.JobRetriggerInterval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
                 .Build();
             try
             {
                 await scheduler.ScheduleJob(job, trigger, default, cancellationToken);
+                _known.Add(id);
                 LogScheduled(logger, id);
             }
             catch (ObjectAlreadyExistsException)

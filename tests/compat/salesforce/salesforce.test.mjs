@@ -80,6 +80,14 @@ test('OAuth code flow with PKCE gives a working connection', async () => {
   await assert.rejects(oauth.requestToken(code), (err) => err.name === 'invalid_grant');
 });
 
+test('identity URL from the token response answers conn.identity()', async () => {
+  const conn = await connect();
+  const identity = await conn.identity();
+  assert.equal(identity.organization_id, org.orgId);
+  assert.equal(identity.user_id, org.userId);
+  assert.equal(conn.userInfo.organizationId, org.orgId);
+});
+
 test('consent Deny redirects with access_denied', async () => {
   const redirect = await authorize(oauth2(), 'deny');
   assert.equal(redirect.searchParams.get('error'), 'access_denied');

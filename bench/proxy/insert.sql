@@ -1,0 +1,1 @@
+insert into salesforce.account (name) values ('bench insert');

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Side-by-side proxy benchmark in one run (issue 5, docs/proxy.md "Benchmarks"):
+#  1. pgbench -n -S -c 8 -j 2 -T $DURATION in -M simple/extended/prepared: Postgres directly, PgBouncer (session
+#     mode) and the Sequin proxy, against the same throwaway cluster (scale $SCALE);
+#  2. single-row INSERT latency (p50/p95): directly vs through the proxy with the upstream at zero latency;
+#  3. proxy RSS with $IDLE idle client connections.
+# Writes bench/results/proxy-<UTC time>.md and prints it. Needs pgbench, pgbouncer, psql, python3-psycopg2.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+DURATION="${DURATION:-30}"; SCALE="${SCALE:-10}"; IDLE="${IDLE:-1000}"; INSERT_SECONDS="${INSERT_SECONDS:-10}"
+export CONFIGURATION="${CONFIGURATION:-Release}"
+source "$root/tests/compat/_harness/start.sh" --max-connections $((IDLE + 100))
+
+work="$(mktemp -d)"; chmod 777 "$work"
+bouncer_pid=""
+cleanup() { [[ -n "$bouncer_pid" ]] && kill "$bouncer_pid" 2>/dev/null; rm -rf "$work"; harness_stop; }
+trap cleanup EXIT
+
+bouncer_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/pgbouncer.ini" <<INI
+[databases]
+bench = host=127.0.0.1 port=$DIRECT_PORT dbname=bench
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bouncer_port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $work/userlist.txt
+pool_mode = session
+max_client_conn = 2000
+default_pool_size = 20
+logfile = $work/pgbouncer.log
+pidfile = $work/pgbouncer.pid
+INI
+printf '"%s" "%s"\n' "$DIRECT_USER" "$DIRECT_PASSWORD" >"$work/userlist.txt"
+chmod 644 "$work"/*
+if [[ $(id -u) -eq 0 ]]; then pgbouncer -q -u postgres "$work/pgbouncer.ini" & else pgbouncer -q "$work/pgbouncer.ini" & fi
+bouncer_pid=$!
+sleep 1
+
+direct_env=(env PGHOST=127.0.0.1 PGPORT="$DIRECT_PORT" PGUSER="$DIRECT_USER" PGPASSWORD="$DIRECT_PASSWORD" PGDATABASE=bench)
+bouncer_env=(env PGHOST=127.0.0.1 PGPORT="$bouncer_port" PGUSER="$DIRECT_USER" PGPASSWORD="$DIRECT_PASSWORD" PGDATABASE=bench)
+proxy_env=(env PGHOST=127.0.0.1 PGPORT="$PGPORT" PGUSER="$BENCH_USER" PGPASSWORD="$PGPASSWORD" PGDATABASE=bench)
+
+"${direct_env[@]}" pgbench -i -q -s "$SCALE" >/dev/null 2>&1
+
+tps() { "$@" pgbench -n -S -c 8 -j 2 -T "$DURATION" -M "$mode" 2>&1 | grep -oE 'tps = [0-9.]+' | grep -oE "[0-9.]+" | head -1 || echo n/a; }
+declare -A result
+for mode in simple extended prepared; do
+  result[direct,$mode]=$(tps "${direct_env[@]}")
+  result[pgbouncer,$mode]=$(tps "${bouncer_env[@]}")
+  result[proxy,$mode]=$(tps "${proxy_env[@]}")
+  echo "pgbench -S -M $mode: direct ${result[direct,$mode]}  pgbouncer ${result[pgbouncer,$mode]}  proxy ${result[proxy,$mode]}" >&2
+done
+
+# Single-row INSERT into a synced table: directly (as the sync role would, triggers skipped) vs through the proxy.
+latency() { # prints "p50 p95" in ms from a pgbench per-transaction log
+  local prefix="$work/lat-$1"; shift
+  (cd "$work" && "$@" pgbench -n -c 1 -j 1 -M prepared -T "$INSERT_SECONDS" -f "$here/insert.sql" -l --log-prefix="$prefix" >/dev/null 2>&1)
+  cat "$prefix".* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {printf "%.3f %.3f", a[int(NR*0.5)]/1000, a[int(NR*0.95)]/1000}'
+}
+direct_insert=$(latency direct env PGHOST=127.0.0.1 PGPORT="$DIRECT_PORT" PGUSER="$DIRECT_USER" PGPASSWORD="$DIRECT_PASSWORD" PGDATABASE=compat PGOPTIONS="-c sequin.origin=sync")
+proxy_insert=$(latency proxy env PGDATABASE=compat)
+idle=$(/usr/bin/python3 "$here/idle.py" "$IDLE")
+
+mkdir -p "$root/bench/results"
+out="$root/bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).md"
+{
+  echo "# Proxy benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Host: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); PostgreSQL $(pg_config --version 2>/dev/null | awk '{print $2}' || true); $(pgbouncer --version | head -1); pgbench scale $SCALE; -T $DURATION s per run."
+  echo
+  echo "## pgbench -n -S -c 8 -j 2 -T $DURATION (TPS)"
+  echo
+  echo "| mode | Postgres direct | PgBouncer (session) | Sequin proxy | proxy / PgBouncer |"
+  echo "|---|---:|---:|---:|---:|"
+  for mode in simple extended prepared; do
+    ratio=$(awk -v a="${result[proxy,$mode]}" -v b="${result[pgbouncer,$mode]}" 'BEGIN {printf "%.2f", a/b}')
+    echo "| $mode | ${result[direct,$mode]} | ${result[pgbouncer,$mode]} | ${result[proxy,$mode]} | $ratio |"
+  done
+  echo
+  echo "## Single-row INSERT into salesforce.account (pgbench -c 1 -M prepared -T $INSERT_SECONDS, upstream at zero latency)"
+  echo
+  echo "| path | p50 ms | p95 ms |"
+  echo "|---|---:|---:|"
+  echo "| direct (sync role, triggers skipped) | ${direct_insert% *} | ${direct_insert#* } |"
+  echo "| through the proxy (capture + upstream + id write-back) | ${proxy_insert% *} | ${proxy_insert#* } |"
+  echo
+  echo "Added at p50: $(awk -v a="${proxy_insert% *}" -v b="${direct_insert% *}" 'BEGIN {printf "%.3f ms", a-b}')"
+  echo
+  echo "## Idle connections"
+  echo
+  echo "\`$idle\` (RSS of the harness process that hosts the proxy; KiB)"
+} >"$out"
+cat "$out"
