@@ -204,7 +204,13 @@ internal sealed partial class ProxySession
             var writer = _clientOut!;
             var wrote = false;
             (TransactionStatus, bool)? splitSignal = null;
-            await _clientOutLock.WaitAsync(ct);
+            // Only the write path (databases with synced tables) writes to the client from the other pump.
+            var locked = _captureEnabled;
+            if (locked)
+            {
+                await _clientOutLock.WaitAsync(ct);
+            }
+
             try
             {
                 while (true)
@@ -241,8 +247,42 @@ internal sealed partial class ProxySession
                         throw new ProtocolException(SqlState.ConnectionFailure, "invalid message from the destination database");
                     }
 
-                    var whole = _takeover || code == (byte)BackendMessageCode.ReadyForQuery
-                        || (code == (byte)BackendMessageCode.CommandComplete && _persistedCount > 0);
+                    if (code == (byte)BackendMessageCode.ReadyForQuery && !_takeover)
+                    {
+                        // Hot path (once per transaction): no allocation, the status byte is read in place.
+                        if (buffer.Length < 6)
+                        {
+                            break;
+                        }
+
+                        var status = (TransactionStatus)buffer.Slice(5, 1).FirstSpan[0];
+                        var ready = buffer.Slice(0, 6);
+                        buffer = buffer.Slice(6);
+                        if (_splitPending && Interlocked.Read(ref _clientZsSeen) == Interlocked.Read(ref _splitAfter))
+                        {
+                            // The proxy's own Sync: the backend has answered everything the client sent before the
+                            // write. From here its frames belong to the write path until it hands back.
+                            _splitPending = false;
+                            _takeover = true;
+                            splitSignal = (status, _errorSinceReady);
+                            _errorSinceReady = false;
+                            continue;
+                        }
+
+                        Interlocked.Increment(ref _clientZsSeen);
+                        _status = status;
+                        _errorSinceReady = false;
+                        Copy(ready, writer);
+                        wrote = true;
+                        if (status == TransactionStatus.Idle && _persistedCount > 0)
+                        {
+                            ClearPersisted();
+                        }
+
+                        continue;
+                    }
+
+                    var whole = _takeover || (code == (byte)BackendMessageCode.CommandComplete && _persistedCount > 0);
                     if (!whole)
                     {
                         if (code == (byte)BackendMessageCode.ErrorResponse)
@@ -272,32 +312,6 @@ internal sealed partial class ProxySession
                         continue;
                     }
 
-                    if (frame.Type == BackendMessageCode.ReadyForQuery)
-                    {
-                        if (_splitPending && Interlocked.Read(ref _clientZsSeen) == Interlocked.Read(ref _splitAfter))
-                        {
-                            // The proxy's own Sync: the backend has answered everything the client sent before the
-                            // write. From here its frames belong to the write path until it hands back.
-                            _splitPending = false;
-                            _takeover = true;
-                            splitSignal = (frame.Status, _errorSinceReady);
-                            _errorSinceReady = false;
-                            continue;
-                        }
-
-                        Interlocked.Increment(ref _clientZsSeen);
-                        _status = frame.Status;
-                        _errorSinceReady = false;
-                        Copy(raw, writer);
-                        wrote = true;
-                        if (frame.Status == TransactionStatus.Idle)
-                        {
-                            ClearPersisted();
-                        }
-
-                        continue;
-                    }
-
                     // CommandComplete while upstream changes of this transaction are pending
                     Copy(raw, writer);
                     wrote = true;
@@ -320,7 +334,10 @@ internal sealed partial class ProxySession
             }
             finally
             {
-                _clientOutLock.Release();
+                if (locked)
+                {
+                    _clientOutLock.Release();
+                }
             }
 
             if (splitSignal is { } signal)

@@ -15,8 +15,10 @@ namespace Sequin.Proxy;
 /// </summary>
 internal sealed partial class ProxySession
 {
+    // ADR 0007's capture table without the bigserial: a sequence per statement costs catalog work, and a table that
+    // lives for one statement and only receives inserts is read back in insert order by ctid.
     private const string CaptureTableSql =
-        "create temp table sequin_capture (seq bigserial, table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb) on commit drop";
+        "create temp table sequin_capture (table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb) on commit drop";
 
     private const string TemporaryIdPrefix = "_sequin_tmp_";
 
@@ -26,6 +28,7 @@ internal sealed partial class ProxySession
     private long _batchBytes;
     private TransactionStatus _batchStatus;
     private bool _discardUntilSync;
+    private bool _extendedSinceSync;
     private TransactionStatus _discardStatus;
     private readonly List<string> _persisted = [];
     private volatile int _persistedCount;
@@ -82,7 +85,7 @@ internal sealed partial class ProxySession
                     await writer.FlushAsync(ct);
                 }
 
-                var (status, _) = await BeginTakeoverAsync(ct);
+                var (status, _) = await BeginTakeoverAsync(ct, simpleQuery: true);
                 await HandleSimpleWriteAsync(sql, status, ct);
                 return false;
             }
@@ -139,6 +142,7 @@ internal sealed partial class ProxySession
             _clientSyncsSent++;
         }
 
+        _extendedSinceSync = code is not (FrontendMessageCode.Query or FrontendMessageCode.Sync or FrontendMessageCode.FunctionCall);
         MessageWriter.WriteRaw(writer, code, body);
         return true;
     }
@@ -157,8 +161,18 @@ internal sealed partial class ProxySession
 
     // ---------------------------------------------------------------- takeover
 
-    private async Task<(TransactionStatus Status, bool ErrorSeen)> BeginTakeoverAsync(CancellationToken ct)
+    private async Task<(TransactionStatus Status, bool ErrorSeen)> BeginTakeoverAsync(CancellationToken ct, bool simpleQuery = false)
     {
+        if (simpleQuery && !_extendedSinceSync && Interlocked.Read(ref _clientZsSeen) == _clientSyncsSent)
+        {
+            // Everything the client sent has been answered: the status is known and the backend is idle, so the
+            // proxy can take it over without the round trip of its own Sync.
+            await _clientOutLock.WaitAsync(ct);
+            _takeover = true;
+            _clientOutLock.Release();
+            return (_status, false);
+        }
+
         _splitDone = new TaskCompletionSource<(TransactionStatus, bool)>(TaskCreationOptions.RunContinuationsAsynchronously);
         Interlocked.Exchange(ref _splitAfter, _clientSyncsSent);
         _splitPending = true;
@@ -225,10 +239,12 @@ internal sealed partial class ProxySession
     /// <summary>Runs a client's statement as a simple Query (so it answers exactly as Postgres would).</summary>
     private async Task<List<Frame>> ClientQueryAsync(string sql, CancellationToken ct)
     {
-        MessageWriter.WriteQuery(_backendOut!, sql);
+        WriteClientQuery(sql);
         await _backendOut!.FlushAsync(ct);
         return await ReadUntilReadyAsync(ct);
     }
+
+    private void WriteClientQuery(string sql) => MessageWriter.WriteQuery(_backendOut!, sql);
 
     /// <summary>
     /// Runs bookkeeping statements with the extended protocol under a named statement, so the client's unnamed
@@ -236,6 +252,14 @@ internal sealed partial class ProxySession
     /// Query: the first error skips the rest.
     /// </summary>
     private async Task<List<Frame>> InternalAsync(CancellationToken ct, params string[] statements)
+    {
+        WriteInternal(statements);
+        await _backendOut!.FlushAsync(ct);
+        return await ReadUntilReadyAsync(ct);
+    }
+
+    /// <summary>Buffers bookkeeping statements + Sync without sending (for pipelining with what follows).</summary>
+    private void WriteInternal(params string[] statements)
     {
         var w = _backendOut!;
         foreach (var sql in statements)
@@ -247,8 +271,6 @@ internal sealed partial class ProxySession
 
         MessageWriter.WriteCloseStatement(w, InternalStatementName);
         MessageWriter.WriteSync(w);
-        await w.FlushAsync(ct);
-        return await ReadUntilReadyAsync(ct);
     }
 
     private const string InternalStatementName = "_sequin_internal";
@@ -278,7 +300,7 @@ internal sealed partial class ProxySession
         var statements = SqlText.SplitStatements(sql);
         if (statements.Count <= 1)
         {
-            (status, _) = await RunWriteAsync(() => ClientQueryAsync(sql, ct), status, output, simple: true, ct);
+            (status, _) = await RunWriteAsync(() => WriteClientQuery(sql), status, output, simple: true, ct);
         }
         else
         {
@@ -289,7 +311,7 @@ internal sealed partial class ProxySession
                 bool failed;
                 if (SqlText.MayWrite(statement))
                 {
-                    (status, failed) = await RunWriteAsync(() => ClientQueryAsync(statement, ct), status, output, simple: true, ct);
+                    (status, failed) = await RunWriteAsync(() => WriteClientQuery(statement), status, output, simple: true, ct);
                 }
                 else
                 {
@@ -320,7 +342,7 @@ internal sealed partial class ProxySession
         var last = batch[^1].Code;
         var endsWithSync = last == FrontendMessageCode.Sync;
         var output = new ArrayBufferWriter<byte>();
-        var (status, failed) = await RunWriteAsync(async () =>
+        var (status, failed) = await RunWriteAsync(() =>
         {
             foreach (var (code, body) in batch)
             {
@@ -331,8 +353,6 @@ internal sealed partial class ProxySession
             }
 
             MessageWriter.WriteSync(_backendOut!);
-            await _backendOut!.FlushAsync(ct);
-            return await ReadUntilReadyAsync(ct);
         }, _batchStatus, output, simple: false, ct);
 
         if (endsWithSync)
@@ -354,18 +374,27 @@ internal sealed partial class ProxySession
 
     // ---------------------------------------------------------------- one statement (or extended batch)
 
-    private async Task<(TransactionStatus Status, bool Failed)> RunWriteAsync(Func<Task<List<Frame>>> execute, TransactionStatus status,
+    // writeClientMessages buffers the client's statement (a Query, or extended messages + Sync) for the backend.
+    private async Task<(TransactionStatus Status, bool Failed)> RunWriteAsync(Action writeClientMessages, TransactionStatus status,
         ArrayBufferWriter<byte> output, bool simple, CancellationToken ct)
     {
         if (status == TransactionStatus.Failed)
         {
-            var passed = await execute();
+            writeClientMessages();
+            await _backendOut!.FlushAsync(ct);
+            var passed = await ReadUntilReadyAsync(ct);
             CopyFrames(passed, output);
             return (passed[^1].Status, true);
         }
 
+        // The wrapper and the client's statement go in one round trip. If the wrapper fails, the transaction it
+        // opened is aborted, so the statement cannot run unwrapped.
         var outer = status == TransactionStatus.Idle;
-        var prelude = await InternalAsync(ct, outer ? "begin" : "savepoint sequin_write", CaptureTableSql);
+        WriteInternal(outer ? "begin" : "savepoint sequin_write", CaptureTableSql);
+        writeClientMessages();
+        await _backendOut!.FlushAsync(ct);
+        var prelude = await ReadUntilReadyAsync(ct);
+        var frames = await ReadUntilReadyAsync(ct);
         if (prelude.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } preludeError)
         {
             await AbortAsync(outer, ct);
@@ -373,7 +402,6 @@ internal sealed partial class ProxySession
             return (_status, true);
         }
 
-        var frames = await execute();
         if (frames.Any(f => f.Type == BackendMessageCode.ErrorResponse))
         {
             // The statement itself failed: Postgres semantics (an explicit transaction stays aborted).
@@ -404,17 +432,16 @@ internal sealed partial class ProxySession
                 return (_status, true);
             }
 
-            if (applied.IdMap.Count > 0)
+            // Upstream ids written back and the wrapper closed in one round trip (an error skips the rest).
+            var finish = new List<string>();
+            foreach (var (table, pairs) in applied.IdMap.GroupBy(p => p.Table).Select(g => (g.Key, g.ToList())))
             {
-                foreach (var (table, pairs) in applied.IdMap.GroupBy(p => p.Table).Select(g => (g.Key, g.ToList())))
-                {
-                    var values = string.Join(", ", pairs.Select(p => $"({Literal(p.OldId)}, {Literal(p.NewId)})"));
-                    await InternalCheckedAsync(ct,
-                        $"update {Ident(table.Schema)}.{Ident(table.Name)} as t set id = v.new_id from (values {values}) as v(old_id, new_id) where t.id = v.old_id");
-                }
+                var values = string.Join(", ", pairs.Select(p => $"({Literal(p.OldId)}, {Literal(p.NewId)})"));
+                finish.Add($"update {Ident(table.Schema)}.{Ident(table.Name)} as t set id = v.new_id from (values {values}) as v(old_id, new_id) where t.id = v.old_id");
             }
 
-            await (outer ? InternalCheckedAsync(ct, "commit") : InternalCheckedAsync(ct, "drop table pg_temp.sequin_capture", "release savepoint sequin_write"));
+            finish.AddRange(outer ? ["commit"] : ["drop table pg_temp.sequin_capture", "release savepoint sequin_write"]);
+            await InternalCheckedAsync(ct, [.. finish]);
             if (!outer)
             {
                 lock (_persisted)
@@ -471,7 +498,7 @@ internal sealed partial class ProxySession
 
     private async Task<List<CapturedChange>> ReadCaptureAsync(CancellationToken ct)
     {
-        var frames = await InternalCheckedAsync(ct, "select op, table_oid, old_row, new_row from pg_temp.sequin_capture order by seq");
+        var frames = await InternalCheckedAsync(ct, "select op, table_oid, old_row, new_row from pg_temp.sequin_capture order by ctid");
         var result = new List<CapturedChange>();
         foreach (var f in frames.Where(f => f.Type == BackendMessageCode.DataRow))
         {

@@ -82,7 +82,7 @@ internal sealed partial class ProxySession : IAsyncDisposable
                 }
             }
 
-            await PumpAsync(ct);
+            await (_captureEnabled ? PumpAsync(ct) : FastPumpAsync(ct));
         }
         catch (ProtocolException e)
         {

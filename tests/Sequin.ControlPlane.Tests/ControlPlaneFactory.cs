@@ -19,7 +19,32 @@ public class ControlPlaneFactory : WebApplicationFactory<Program>, IAsyncLifetim
 
     protected virtual int AuthAttemptsPerMinute => 1000;
 
-    public async ValueTask InitializeAsync() => ConnectionString = await PostgresServer.Instance.CreateDatabaseAsync("cp");
+    /// <summary>True: a real Kestrel server on a loopback port (connectors, workers and the proxy make real
+    /// network calls to it). False: the in-memory test server.</summary>
+    protected virtual bool RealServer => false;
+
+    /// <summary>Base URL of the real server (after the first client was created).</summary>
+    public string BaseUrl => Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+
+    public async ValueTask InitializeAsync()
+    {
+        ConnectionString = await PostgresServer.Instance.CreateDatabaseAsync("cp");
+        if (RealServer)
+        {
+            UseKestrel(o => o.Listen(System.Net.IPAddress.Loopback, 0));
+            StartServer();
+            ClientOptions.BaseAddress = new Uri(BaseUrl);
+        }
+    }
+
+    /// <summary>A client of this host (in-memory or real) with the given cookie and redirect handling.</summary>
+    public HttpClient NewClient(bool allowAutoRedirect = true, bool handleCookies = true) => RealServer
+        ? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = allowAutoRedirect, UseCookies = handleCookies })
+        {
+            BaseAddress = ClientOptions.BaseAddress,
+        }
+        : CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = allowAutoRedirect, HandleCookies = handleCookies });
 
     public new async ValueTask DisposeAsync()
     {
@@ -36,9 +61,12 @@ public class ControlPlaneFactory : WebApplicationFactory<Program>, IAsyncLifetim
             ["Sequin:Sandbox:Salesforce:AdminKey"] = "test-admin-key",
             ["Serilog:MinimumLevel:Default"] = "Warning",
         }));
-        // Server-to-server OAuth calls (token exchange, revoke) reach the embedded sandbox inside the test server.
-        builder.ConfigureTestServices(services => services.AddHttpClient(Connections.SalesforceOAuthClient.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => Server.CreateHandler()));
+        if (!RealServer)
+        {
+            // Server-to-server OAuth calls (token exchange, revoke) reach the embedded sandbox inside the test server.
+            builder.ConfigureTestServices(services => services.AddHttpClient(Connections.SalesforceOAuthClient.HttpClientName)
+                .ConfigurePrimaryHttpMessageHandler(() => Server.CreateHandler()));
+        }
     }
 
     /// <summary>A browser-like client (cookies) with a fresh account and organization, CSRF header set.</summary>
@@ -53,6 +81,12 @@ public class ControlPlaneFactory : WebApplicationFactory<Program>, IAsyncLifetim
         await client.UseCsrfAsync();
         return new Tenant(client, email, orgId);
     }
+}
+
+/// <summary>The host on a real loopback Kestrel port.</summary>
+public sealed class KestrelControlPlaneFactory : ControlPlaneFactory
+{
+    protected override bool RealServer => true;
 }
 
 public sealed record Tenant(HttpClient Client, string Email, Guid OrgId);

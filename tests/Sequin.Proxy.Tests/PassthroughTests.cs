@@ -5,8 +5,11 @@ using Shouldly;
 
 namespace Sequin.Proxy.Tests;
 
-public sealed class PassthroughTests(ProxyFixture proxy) : IClassFixture<ProxyFixture>
+/// <summary>What every session must pass through unchanged, on both the inspected path and the fast path.</summary>
+public abstract class PassthroughContract(ProxyFixture proxy)
 {
+    protected ProxyFixture Proxy => proxy;
+
     [Fact]
     public async Task PreparedStatements_AndParameters_Work()
     {
@@ -110,16 +113,6 @@ public sealed class PassthroughTests(ProxyFixture proxy) : IClassFixture<ProxyFi
     }
 
     [Fact]
-    public async Task SimpleQuery_MultipleStatements_AndReadsOfSyncedTables()
-    {
-        var (client, _) = await RawClient.LoginAsync(proxy.Port, proxy.User, ProxyFixture.Password, proxy.Database);
-        await using var _c = client;
-        var frames = await client.SimpleAsync("select 1; select 2; select count(*) from salesforce.contact");
-        RawClient.Rows(frames).Count.ShouldBe(3);
-        frames[^1].Status.ShouldBe(TransactionStatus.Idle);
-    }
-
-    [Fact]
     public async Task ListenNotify_PassesThrough()
     {
         await using var listener = await proxy.OpenAsync();
@@ -132,13 +125,27 @@ public sealed class PassthroughTests(ProxyFixture proxy) : IClassFixture<ProxyFi
         (await received.Task.WaitAsync(TimeSpan.FromSeconds(10))).ShouldBe("hello");
         await wait;
     }
+}
+
+/// <summary>Sessions on a database with synced tables (frames inspected for writes).</summary>
+public sealed class PassthroughTests(ProxyFixture proxy) : PassthroughContract(proxy), IClassFixture<ProxyFixture>
+{
+    [Fact]
+    public async Task SimpleQuery_MultipleStatements_AndReadsOfSyncedTables()
+    {
+        var (client, _) = await RawClient.LoginAsync(Proxy.Port, Proxy.User, ProxyFixture.Password, Proxy.Database);
+        await using var _c = client;
+        var frames = await client.SimpleAsync("select 1; select 2; select count(*) from salesforce.contact");
+        RawClient.Rows(frames).Count.ShouldBe(3);
+        frames[^1].Status.ShouldBe(TransactionStatus.Idle);
+    }
 
     [Fact]
     public async Task DirectWrite_ByReadRole_IsRefusedByGrants()
     {
-        var direct = new NpgsqlConnectionStringBuilder(proxy.DatabaseConnectionString)
+        var direct = new NpgsqlConnectionStringBuilder(Proxy.DatabaseConnectionString)
         {
-            Username = proxy.ReaderRole, Password = ProxyFixture.Password, Pooling = false,
+            Username = Proxy.ReaderRole, Password = ProxyFixture.Password, Pooling = false,
         };
         await using var connection = new NpgsqlConnection(direct.ConnectionString);
         await connection.OpenAsync();
@@ -151,9 +158,9 @@ public sealed class PassthroughTests(ProxyFixture proxy) : IClassFixture<ProxyFi
     [Fact]
     public async Task DirectWrite_ByBackendRoleWithoutProxy_IsRefusedByTrigger()
     {
-        var direct = new NpgsqlConnectionStringBuilder(proxy.DatabaseConnectionString)
+        var direct = new NpgsqlConnectionStringBuilder(Proxy.DatabaseConnectionString)
         {
-            Username = proxy.BackendRole, Password = ProxyFixture.Password, Pooling = false,
+            Username = Proxy.BackendRole, Password = ProxyFixture.Password, Pooling = false,
         };
         await using var connection = new NpgsqlConnection(direct.ConnectionString);
         await connection.OpenAsync();
@@ -162,5 +169,59 @@ public sealed class PassthroughTests(ProxyFixture proxy) : IClassFixture<ProxyFi
             new NpgsqlCommand("insert into salesforce.contact (last_name) values ('x')", connection).ExecuteNonQueryAsync());
         e.SqlState.ShouldBe("42501");
         e.MessageText.ShouldContain("must go through the Sequin proxy");
+    }
+}
+
+/// <summary>Sessions on a database without synced tables take the zero-copy fast path.</summary>
+public sealed class FastPathPassthroughTests(PlainProxyFixture proxy) : PassthroughContract(proxy), IClassFixture<PlainProxyFixture>
+{
+    [Fact]
+    public async Task SimpleQuery_MultipleStatements()
+    {
+        var (client, _) = await RawClient.LoginAsync(Proxy.Port, Proxy.User, ProxyFixture.Password, Proxy.Database);
+        await using var _c = client;
+        var frames = await client.SimpleAsync("select 1; insert into notes (body) values ('x'); select 3");
+        RawClient.Tags(frames).ShouldBe(["SELECT 1", "INSERT 0 1", "SELECT 1"]);
+    }
+
+    [Theory]
+    [InlineData((byte)'Z', 4)]
+    [InlineData((byte)'Q', 3)]
+    [InlineData((byte)'Q', 0x4000_0000)]
+    public async Task MalformedFrame_Is08P01(byte code, int length)
+    {
+        var (client, _) = await RawClient.LoginAsync(Proxy.Port, Proxy.User, ProxyFixture.Password, Proxy.Database);
+        await using var _c = client;
+        var bytes = new byte[5];
+        bytes[0] = code;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(1), length);
+        await client.SendAsync(bytes);
+        var frame = await client.ReadAsync();
+        frame.ErrorFields()['C'].ShouldBe("08P01");
+        (await client.IsClosedAsync(TimeSpan.FromSeconds(5))).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task MessageSplitAcrossReads_IsForwardedWhole()
+    {
+        var (client, _) = await RawClient.LoginAsync(Proxy.Port, Proxy.User, ProxyFixture.Password, Proxy.Database);
+        await using var _c = client;
+        var w = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteQuery(w, "select 'split'");
+        var bytes = w.WrittenSpan.ToArray();
+        foreach (var b in bytes)
+        {
+            await client.SendAsync([b]);
+            await Task.Delay(2);
+        }
+
+        RawClient.Rows(await client.ReadUntilReadyAsync()).Single()[0].ShouldBe("split");
+    }
+
+    [Fact]
+    public async Task WriteToSyncedTablesIsImpossibleHere_SoNothingIsInspected()
+    {
+        await using var connection = await Proxy.OpenAsync();
+        (await new NpgsqlCommand("select to_regnamespace('_sequin') is null", connection).ExecuteScalarAsync()).ShouldBe(true);
     }
 }

@@ -50,7 +50,7 @@ internal sealed class SyncHost : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Sequin", LogLevel.Information);
         builder.Logging.AddFilter("Quartz", LogLevel.Error);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSequinPlatform(builder.Configuration);
         builder.Services.AddSequinSync(builder.Configuration);
         var host = builder.Build();

@@ -15,7 +15,10 @@ internal sealed class NodeBalance(PlatformDatabase platform, IOptions<SyncOption
     private readonly Lock _lock = new();
     private int _running;
     private int _share = int.MaxValue;
-    private long _refreshedAt = long.MinValue;
+    private long? _refreshedAt;
+
+    /// <summary>Why the share could not be computed last time (diagnostics).</summary>
+    public string? LastError { get; private set; }
 
     /// <summary>Syncs running on this host.</summary>
     public int Running => Volatile.Read(ref _running);
@@ -50,7 +53,7 @@ internal sealed class NodeBalance(PlatformDatabase platform, IOptions<SyncOption
     {
         lock (_lock)
         {
-            if (time.GetElapsedTime(_refreshedAt) < TimeSpan.FromSeconds(3))
+            if (_refreshedAt is { } at && time.GetElapsedTime(at) < TimeSpan.FromSeconds(3))
             {
                 return _share;
             }
@@ -76,8 +79,9 @@ internal sealed class NodeBalance(PlatformDatabase platform, IOptions<SyncOption
 
             return share;
         }
-        catch (NpgsqlException)
+        catch (NpgsqlException e)
         {
+            LastError = e.Message;
             // Without the platform database no host can take the sync over: keep it.
             return int.MaxValue;
         }

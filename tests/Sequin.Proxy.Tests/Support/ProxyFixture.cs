@@ -11,7 +11,7 @@ namespace Sequin.Proxy.Tests.Support;
 /// loopback port with one configured credential (<see cref="User"/>/<see cref="Password"/>) and the in-memory
 /// upstream. One per test class.
 /// </summary>
-public sealed class ProxyFixture : IAsyncLifetime
+public class ProxyFixture : IAsyncLifetime
 {
     public const string Password = "proxy-secret-1";
 
@@ -37,13 +37,27 @@ public sealed class ProxyFixture : IAsyncLifetime
 
     internal TestLoggerProvider Logs { get; } = new();
 
+    /// <summary>Whether the database gets ADR 0007 synced tables (the write path) or none (the passthrough fast path).</summary>
+    protected virtual bool WithSyncedTables => true;
+
     public async ValueTask InitializeAsync()
     {
         DatabaseConnectionString = await PostgresServer.Instance.CreateDatabaseAsync("proxy");
         await using (var admin = new NpgsqlConnection(DatabaseConnectionString))
         {
             await admin.OpenAsync();
-            await CaptureSchema.InstallSalesforceAsync(admin, BackendRole, ReaderRole, Password);
+            if (WithSyncedTables)
+            {
+                await CaptureSchema.InstallSalesforceAsync(admin, BackendRole, ReaderRole, Password);
+            }
+            else
+            {
+                await using var plain = new NpgsqlCommand(
+                    $"create role \"{BackendRole}\" login password '{Password}'; create role \"{ReaderRole}\" login password '{Password}'; " +
+                    $"create table public.notes (id serial primary key, body text); grant all on table public.notes to \"{BackendRole}\"; " +
+                    $"grant usage on sequence public.notes_id_seq to \"{BackendRole}\"", admin);
+                await plain.ExecuteNonQueryAsync();
+            }
         }
 
         var backend = new NpgsqlConnectionStringBuilder(DatabaseConnectionString);
@@ -120,6 +134,12 @@ public sealed class ProxyFixture : IAsyncLifetime
         await using var drop = new NpgsqlCommand($"drop role if exists \"{BackendRole}\"; drop role if exists \"{ReaderRole}\"", admin);
         await drop.ExecuteNonQueryAsync();
     }
+}
+
+/// <summary>A proxy in front of a database without synced tables: sessions take the passthrough fast path.</summary>
+public sealed class PlainProxyFixture : ProxyFixture
+{
+    protected override bool WithSyncedTables => false;
 }
 
 /// <summary>Collects log lines so tests can assert that a session end was logged.</summary>

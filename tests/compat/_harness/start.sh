@@ -10,7 +10,9 @@ if [[ ! -f "$harness_dll" || -n "${HARNESS_REBUILD:-}" ]]; then
 fi
 harness_env="$(mktemp -u /tmp/sequin-harness-env.XXXXXX)"
 harness_log="$(mktemp /tmp/sequin-harness-log.XXXXXX)"
-dotnet "$harness_dll" --env-file "$harness_env" "$@" >"$harness_log" 2>&1 &
+# Socket continuations inline on the epoll threads: the deployment setting docs/proxy.md recommends for the proxy.
+DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS="${DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS:-1}" \
+  dotnet "$harness_dll" --env-file "$harness_env" "$@" >"$harness_log" 2>&1 &
 harness_pid=$!
 harness_stop() {
   kill -TERM "$harness_pid" 2>/dev/null || true
