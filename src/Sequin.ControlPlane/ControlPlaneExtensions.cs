@@ -16,6 +16,8 @@ using Sequin.ControlPlane.Audit;
 using Sequin.ControlPlane.Auth;
 using Sequin.ControlPlane.Connections;
 using Sequin.ControlPlane.Discovery;
+using Sequin.ControlPlane.Hosting;
+using Sequin.ControlPlane.Syncs;
 using Sequin.ControlPlane.Infrastructure;
 using Sequin.ControlPlane.Organizations;
 using Sequin.ControlPlane.Tenancy;
@@ -33,6 +35,12 @@ public sealed class ControlPlaneOptions
 
     /// <summary>Mark the session cookie Secure (HTTPS only). Default false for the local http default; set true behind TLS.</summary>
     public bool SecureCookies { get; set; }
+
+    /// <summary>Proxy host name shown in connection instructions. Default: the proxy's listen host (127.0.0.1 for a wildcard).</summary>
+    public string? ProxyPublicHost { get; set; }
+
+    /// <summary>Proxy port shown in connection instructions. Default: the proxy's listen port.</summary>
+    public int? ProxyPublicPort { get; set; }
 }
 
 /// <summary>Composition of the REST control plane (mounted under <c>/api/v1</c>, OpenAPI at <c>/openapi/v1.json</c>, reference at <c>/api/docs</c>).</summary>
@@ -149,6 +157,19 @@ public static class ControlPlaneExtensions
         services.AddScoped<CompleteOAuthConnectionCommand>();
         services.AddScoped<DeleteConnectionCommand>();
         services.AddScoped<ConnectorProvider>();
+
+        services.AddOptions<HostedDatabaseOptions>().Bind(configuration.GetSection(HostedDatabaseOptions.Section));
+        services.AddSingleton<HostedDatabases>();
+        services.AddScoped<CreateSyncCommand>();
+        services.AddScoped<GetSyncsQuery>();
+        services.AddScoped<ControlSyncCommand>();
+        services.AddScoped<UpdateSyncCommand>();
+        services.AddScoped<DeleteSyncCommand>();
+        services.AddScoped<ConnectionInstructionsQuery>();
+        services.AddScoped<RotateCredentialsCommand>();
+        services.AddScoped<IValidator<CreateSyncRequest>, CreateSyncRequestValidator>();
+        services.AddScoped<IValidator<UpdateSyncRequest>, UpdateSyncRequestValidator>();
+        services.AddScoped<IValidator<RotateCredentialsRequest>, RotateCredentialsRequestValidator>();
         services.AddScoped<IValidator<StartOAuthRequest>, StartOAuthRequestValidator>();
         return services;
     }
@@ -177,6 +198,7 @@ public static class ControlPlaneExtensions
         org.MapApiKeyEndpoints();
         org.MapConnectionEndpoints();
         org.MapDiscoveryEndpoints();
+        org.MapSyncEndpoints();
         return app;
     }
 

@@ -15,10 +15,17 @@ namespace Sequin.Proxy;
 /// </summary>
 internal sealed partial class ProxySession
 {
-    // ADR 0007's capture table without the bigserial: a sequence per statement costs catalog work, and a table that
-    // lives for one statement and only receives inserts is read back in insert order by ctid.
-    private const string CaptureTableSql =
-        "create temp table sequin_capture (table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb) on commit drop";
+    // ADR 0007's per-session capture table, created once per session under a parked name. A wrapped statement
+    // renames it to pg_temp.sequin_capture (a catalog update, far cheaper than creating a table per statement)
+    // and renames it back before COMMIT/RELEASE; a rollback undoes the rename by itself. Outside a wrapper no
+    // sequin_capture exists, so a write the proxy did not see fails closed in the capture trigger (42501).
+    private const string CreateParkedCaptureSql =
+        "create temp table if not exists sequin_capture_parked (seq bigserial, table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb)";
+
+    private const string ArmCaptureSql = "alter table pg_temp.sequin_capture_parked rename to sequin_capture";
+
+    private static readonly string[] DisarmCaptureSql =
+        ["delete from pg_temp.sequin_capture", "alter table pg_temp.sequin_capture rename to sequin_capture_parked"];
 
     private const string TemporaryIdPrefix = "_sequin_tmp_";
 
@@ -390,11 +397,14 @@ internal sealed partial class ProxySession
         // The wrapper and the client's statement go in one round trip. If the wrapper fails, the transaction it
         // opened is aborted, so the statement cannot run unwrapped.
         var outer = status == TransactionStatus.Idle;
-        WriteInternal(outer ? "begin" : "savepoint sequin_write", CaptureTableSql);
+        // The capture is read in the same round trip; if the statement failed, that read fails too and is ignored.
+        WriteInternal(outer ? "begin" : "savepoint sequin_write", CreateParkedCaptureSql, ArmCaptureSql);
         writeClientMessages();
+        WriteInternal(ReadCaptureSql);
         await _backendOut!.FlushAsync(ct);
         var prelude = await ReadUntilReadyAsync(ct);
         var frames = await ReadUntilReadyAsync(ct);
+        var captureFrames = await ReadUntilReadyAsync(ct);
         if (prelude.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } preludeError)
         {
             await AbortAsync(outer, ct);
@@ -416,10 +426,10 @@ internal sealed partial class ProxySession
 
         try
         {
-            var captured = await ReadCaptureAsync(ct);
+            var captured = ParseCapture(captureFrames);
             if (captured.Count == 0)
             {
-                await (outer ? InternalCheckedAsync(ct, "commit") : InternalCheckedAsync(ct, "drop table pg_temp.sequin_capture", "release savepoint sequin_write"));
+                await InternalCheckedAsync(ct, [.. DisarmCaptureSql, outer ? "commit" : "release savepoint sequin_write"]);
                 CopyFrames(frames, output);
                 return (_status, false);
             }
@@ -440,7 +450,8 @@ internal sealed partial class ProxySession
                 finish.Add($"update {Ident(table.Schema)}.{Ident(table.Name)} as t set id = v.new_id from (values {values}) as v(old_id, new_id) where t.id = v.old_id");
             }
 
-            finish.AddRange(outer ? ["commit"] : ["drop table pg_temp.sequin_capture", "release savepoint sequin_write"]);
+            finish.AddRange(DisarmCaptureSql);
+            finish.Add(outer ? "commit" : "release savepoint sequin_write");
             await InternalCheckedAsync(ct, [.. finish]);
             if (!outer)
             {
@@ -496,9 +507,15 @@ internal sealed partial class ProxySession
 
     private sealed record CapturedChange(char Op, uint TableOid, CapturedRow Row);
 
-    private async Task<List<CapturedChange>> ReadCaptureAsync(CancellationToken ct)
+    private const string ReadCaptureSql = "select op, table_oid, old_row, new_row from pg_temp.sequin_capture order by seq";
+
+    private static List<CapturedChange> ParseCapture(List<Frame> frames)
     {
-        var frames = await InternalCheckedAsync(ct, "select op, table_oid, old_row, new_row from pg_temp.sequin_capture order by ctid");
+        if (frames.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
+        {
+            throw new InternalStatementException(error);
+        }
+
         var result = new List<CapturedChange>();
         foreach (var f in frames.Where(f => f.Type == BackendMessageCode.DataRow))
         {

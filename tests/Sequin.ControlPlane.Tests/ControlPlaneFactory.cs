@@ -17,6 +17,12 @@ public class ControlPlaneFactory : WebApplicationFactory<Program>, IAsyncLifetim
 {
     public string ConnectionString { get; private set; } = "";
 
+    /// <summary>Error logs of the host (for assertion messages).</summary>
+    public ServerErrors Errors { get; } = new();
+
+    /// <summary>The proxy's port in this host.</summary>
+    public int ProxyPort { get; } = Sequin.Platform.Database.EmbeddedPostgres.FindFreePort();
+
     protected virtual int AuthAttemptsPerMinute => 1000;
 
     /// <summary>True: a real Kestrel server on a loopback port (connectors, workers and the proxy make real
@@ -59,8 +65,10 @@ public class ControlPlaneFactory : WebApplicationFactory<Program>, IAsyncLifetim
             ["Sequin:Platform:ConnectionString"] = ConnectionString,
             ["Sequin:ControlPlane:AuthAttemptsPerMinute"] = AuthAttemptsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Sequin:Sandbox:Salesforce:AdminKey"] = "test-admin-key",
+            ["Sequin:Proxy:Port"] = ProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Serilog:MinimumLevel:Default"] = "Warning",
         }));
+        builder.ConfigureTestServices(services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Errors));
         if (!RealServer)
         {
             // Server-to-server OAuth calls (token exchange, revoke) reach the embedded sandbox inside the test server.

@@ -232,9 +232,15 @@ public sealed class SimpleProtocolWriteTests(ProxyFixture proxy) : IClassFixture
         }
 
         await using var client = await LoginAsync();
+        // A write first, so the session's (parked) capture table exists: it must not catch the function's write.
+        RawClient.Error(await client.SimpleAsync("insert into salesforce.account (name) values ('before sneaky')")).ShouldBeNull();
         var error = RawClient.Error(await client.SimpleAsync("select public.sneaky()"))!;
         error['C'].ShouldBe("42501");
         error['M'].ShouldContain("must go through the Sequin proxy");
+        await client.SimpleAsync("begin");
+        RawClient.Error(await client.SimpleAsync("insert into salesforce.account (name) values ('in tx')")).ShouldBeNull();
+        RawClient.Error(await client.SimpleAsync("select public.sneaky()"))!['C'].ShouldBe("42501");
+        await client.SimpleAsync("rollback");
     }
 }
 

@@ -20,7 +20,9 @@ public sealed class ConvergenceTests(PostgresDatabase platform, ITestOutputHelpe
     public async Task RandomMutationsRestartsAndKilledSessions_Converge(int seed)
     {
         var random = new Random(seed);
-        var (org, credentials) = _server.CreateOrg(new SandboxSeedSpec { Accounts = 300, ContactsPerAccount = 10, RandomSeed = seed });
+        var (org, credentials) = _server.CreateOrg(new SandboxSeedSpec { Accounts = 500, ContactsPerAccount = 10, RandomSeed = seed });
+        // Latency stretches the backfill over several seconds, so restarts and kills land in it too.
+        _server.Sandbox.SetFaults(org.OrgId, new SandboxFaults { LatencyMs = 40, JitterMs = 20 });
         var destination = await Destination.CreateAsync();
         var settings = (Action<Dictionary<string, string?>>)(s => s["Sequin:Sync:Salesforce:QueryBatchSize"] = "200");
         var host = await SyncHost.StartAsync(platform.ConnectionString, settings);

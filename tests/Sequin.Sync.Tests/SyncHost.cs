@@ -29,6 +29,8 @@ internal sealed class SyncHost : IAsyncDisposable
         var settings = new Dictionary<string, string?>
         {
             ["Sequin:Platform:ConnectionString"] = platformConnectionString,
+            // Every host sharing a platform database needs the same master key.
+            ["Sequin:Secrets:MasterKey"] = "c2VxdWluLXN5bmMtdGVzdHMtbWFzdGVyLWtleS0zMmI=",
             ["Sequin:Sync:ClusterCheckinInterval"] = "00:00:01",
             ["Sequin:Sync:ClusterCheckinMisfireThreshold"] = "00:00:02",
             ["Sequin:Sync:ReconcileInterval"] = "00:00:01",

@@ -124,6 +124,10 @@ public sealed class Sync
     public string? LastError { get; set; }
     /// <summary>Stable name (unique per organization) of a sync created from configuration or the admin API.</summary>
     public string? Name { get; set; }
+    /// <summary>Login role with read-only access to the sync's schema (direct connections).</summary>
+    public string? ReadRole { get; set; }
+    /// <summary>Its password, encrypted (purpose <c>destination-password</c>).</summary>
+    public string? ReadPasswordProtected { get; set; }
 }
 
 /// <summary>One selected upstream object of a sync and the table it lands in.</summary>
@@ -176,6 +180,8 @@ public sealed class ProxyCredential
     public int? BackendPort { get; set; }
     /// <summary>Password of <see cref="BackendRole"/>, encrypted (purpose <c>backend-password</c>).</summary>
     public string? BackendPasswordProtected { get; set; }
+    /// <summary>The proxy password itself, encrypted (purpose <c>proxy-password</c>), for "reveal" (ADR 0010).</summary>
+    public string? PasswordProtected { get; set; }
 }
 
 /// <summary>Who did what, when, in an organization.</summary>

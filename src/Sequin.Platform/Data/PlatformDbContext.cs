@@ -88,6 +88,9 @@ public class PlatformDbContext : IdentityUserContext<User, Guid>
         builder.Entity<SyncTable>().HasOne<Sync>().WithMany().HasForeignKey(t => t.SyncId);
         builder.Entity<SyncColumn>().HasOne<SyncTable>().WithMany().HasForeignKey(c => c.SyncTableId);
         builder.Entity<ProxyCredential>().HasOne<Organization>().WithMany().HasForeignKey(p => p.OrgId);
+        builder.Entity<ProxyCredential>().HasOne<Sync>().WithMany().HasForeignKey(p => p.SyncId);
+        builder.Entity<SyncTable>().HasOne<Organization>().WithMany().HasForeignKey(t => t.OrgId);
+        builder.Entity<OAuthState>().HasOne<Organization>().WithMany().HasForeignKey(s => s.OrgId);
         builder.Entity<AuditEvent>().HasOne<Organization>().WithMany().HasForeignKey(a => a.OrgId);
 
         foreach (var entity in builder.Model.GetEntityTypes())

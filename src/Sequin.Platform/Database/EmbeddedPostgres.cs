@@ -90,7 +90,9 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             return;
         }
 
-        Port = _options.Port is > 0 ? _options.Port.Value : FindFreePort();
+        // A stable port keeps connection instructions valid across restarts: reuse the last one while it is free.
+        Port = _options.Port is > 0 ? _options.Port.Value : ReusablePort() ?? FindFreePort();
+        await File.WriteAllTextAsync(Path.Combine(Root, "port"), Port.ToString(CultureInfo.InvariantCulture), cancellationToken);
         var serverOptions = string.Join(' ',
             $"-p {Port}",
             "-c listen_addresses=127.0.0.1",
@@ -202,6 +204,27 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         catch (SocketException)
         {
             return false;
+        }
+    }
+
+    private int? ReusablePort()
+    {
+        var file = Path.Combine(Root, "port");
+        if (!File.Exists(file) || !int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, port);
+            probe.Start();
+            probe.Stop();
+            return port;
+        }
+        catch (SocketException)
+        {
+            return null;
         }
     }
 

@@ -24,6 +24,7 @@ public static class SecretPurposes
     public const string SourceCredentials = "source-credentials";
     public const string DestinationPassword = "destination-password";
     public const string BackendPassword = "backend-password";
+    public const string ProxyPassword = "proxy-password";
 }
 
 internal sealed class DataProtectionSecretProtector(IDataProtectionProvider provider) : ISecretProtector

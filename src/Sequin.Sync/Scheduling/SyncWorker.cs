@@ -22,7 +22,6 @@ internal sealed partial class SyncWorker(
     IServiceProvider services,
     IOptions<SyncOptions> options,
     TimeProvider time,
-    ILoggerFactory loggerFactory,
     ILogger<SyncWorker> logger) : IHostedService, IAsyncDisposable
 {
     private readonly SyncOptions _options = options.Value;
@@ -189,13 +188,12 @@ internal sealed partial class SyncWorker(
 
     public async ValueTask DisposeAsync()
     {
+        // StopAsync may still be called after disposal (a host that failed to start), so the token source is not
+        // disposed: it has no timer to release.
         if (_scheduler is not null)
         {
             await StopAsync(CancellationToken.None);
         }
-
-        _stopping.Dispose();
-        _ = loggerFactory;
     }
 
     /// <summary>Builds <see cref="SyncJob"/> from the host's services.</summary>

@@ -1,0 +1,233 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Sequin.Sandbox;
+using Shouldly;
+
+namespace Sequin.ControlPlane.Tests;
+
+/// <summary>The whole flow of issue 6 through HTTP, against the real host, Postgres, sandbox, workers and proxy.</summary>
+public sealed class SyncFlowTests(KestrelControlPlaneFactory factory) : IClassFixture<KestrelControlPlaneFactory>
+{
+    private SalesforceSandbox Sandbox => factory.Services.GetRequiredService<SalesforceSandbox>();
+
+    private async Task<(Tenant Tenant, Guid ConnectionId, string SandboxOrgId)> ConnectAsync(int accounts = 4)
+    {
+        var tenant = await factory.SignUpAsync();
+        var org = Sandbox.CreateOrg(new SandboxOrgSpec
+        {
+            Name = $"flow-{Guid.NewGuid():N}"[..12],
+            Seed = new SandboxSeedSpec { Accounts = accounts, ContactsPerAccount = 3, OpportunitiesPerAccount = 1, RandomSeed = 7 },
+        });
+        return (tenant, await OAuthFlow.ConnectSalesforceAsync(factory, tenant, org.OrgId), org.OrgId);
+    }
+
+    private async Task<JsonElement> WaitForLiveAsync(Tenant tenant, Guid syncId, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonElement sync = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            sync = await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs/{syncId}")).JsonAsync();
+            if (sync.GetProperty("tables").EnumerateArray().All(t => t.GetProperty("state").GetString() == "live"))
+            {
+                return sync;
+            }
+
+            await Task.Delay(500);
+        }
+
+        throw new ShouldAssertException($"sync did not reach live in {timeout}: {sync}\n{factory.Errors}");
+    }
+
+    private async Task<JsonElement> CreateSyncAsync(Tenant tenant, Guid connectionId, string schema = "salesforce")
+    {
+        var response = await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/syncs", new
+        {
+            connectionId,
+            schema,
+            destination = new { kind = "hosted" },
+            tables = new object[]
+            {
+                new { @object = "Contact", fields = new[] { "FirstName", "LastName", "Email", "AccountId" } },
+                new { @object = "Account", fields = (string[]?)null },
+            },
+        });
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, $"{await response.Content.ReadAsStringAsync()}\n{factory.Errors}");
+        return await response.JsonAsync();
+    }
+
+    [Fact]
+    public async Task Flow_SignUpConnectDiscoverSyncInstructions_ProxyReadsTheRows()
+    {
+        var (tenant, connectionId, sandboxOrg) = await ConnectAsync();
+
+        var objects = await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/connections/{connectionId}/objects")).JsonAsync();
+        objects.EnumerateArray().Select(o => o.GetProperty("name").GetString()).ShouldContain("Contact");
+
+        var created = await CreateSyncAsync(tenant, connectionId);
+        var syncId = created.GetProperty("id").GetGuid();
+        created.GetProperty("destination").GetProperty("kind").GetString().ShouldBe("hosted");
+
+        var live = await WaitForLiveAsync(tenant, syncId, TimeSpan.FromSeconds(90));
+        var contactTable = live.GetProperty("tables").EnumerateArray().Single(t => t.GetProperty("object").GetString() == "Contact");
+        contactTable.GetProperty("table").GetString().ShouldBe("contact");
+
+        var instructions = await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs/{syncId}/connection-instructions?reveal=true")).JsonAsync();
+        var proxy = instructions.GetProperty("proxy");
+        proxy.GetProperty("port").GetInt32().ShouldBe(factory.ProxyPort);
+        var url = proxy.GetProperty("url").GetString()!;
+        url.ShouldStartWith("postgres://sq_");
+
+        // Npgsql through the proxy, with exactly what the instructions say.
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = proxy.GetProperty("host").GetString(),
+            Port = proxy.GetProperty("port").GetInt32(),
+            Database = proxy.GetProperty("database").GetString(),
+            Username = proxy.GetProperty("user").GetString(),
+            Password = proxy.GetProperty("password").GetString(),
+            SslMode = SslMode.Disable,
+            Pooling = false,
+        };
+        await using (var connection = new NpgsqlConnection(builder.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var count = new NpgsqlCommand("select count(*), count(email) from salesforce.contact", connection);
+            await using var reader = await count.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            reader.GetInt64(0).ShouldBe(Sandbox.CountRecords(sandboxOrg, "Contact"));
+            reader.GetInt64(0).ShouldBe(12);
+        }
+
+        // Direct read-only access works and cannot write.
+        var direct = instructions.GetProperty("direct");
+        var directConnection = new NpgsqlConnectionStringBuilder
+        {
+            Host = direct.GetProperty("host").GetString(),
+            Port = direct.GetProperty("port").GetInt32(),
+            Database = direct.GetProperty("database").GetString(),
+            Username = direct.GetProperty("user").GetString(),
+            Password = direct.GetProperty("password").GetString(),
+            Pooling = false,
+        };
+        await using (var connection = new NpgsqlConnection(directConnection.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var read = new NpgsqlCommand("select count(*) from salesforce.account", connection);
+            ((long)(await read.ExecuteScalarAsync())!).ShouldBe(4);
+            await using var write = new NpgsqlCommand("update salesforce.contact set first_name = 'x'", connection);
+            (await Should.ThrowAsync<PostgresException>(() => write.ExecuteNonQueryAsync())).SqlState.ShouldBe("42501");
+        }
+    }
+
+    [Fact]
+    public async Task Isolation_OrgAProxyAndDirectCredentials_CannotReachOrgBsData()
+    {
+        var (a, aConnection, _) = await ConnectAsync(accounts: 1);
+        var (b, bConnection, _) = await ConnectAsync(accounts: 2);
+        var aSync = (await CreateSyncAsync(a, aConnection)).GetProperty("id").GetGuid();
+        var bSync = (await CreateSyncAsync(b, bConnection)).GetProperty("id").GetGuid();
+        await WaitForLiveAsync(a, aSync, TimeSpan.FromSeconds(90));
+        await WaitForLiveAsync(b, bSync, TimeSpan.FromSeconds(90));
+
+        // HTTP: A cannot see B's sync or its instructions.
+        (await a.Client.GetAsync($"/api/v1/orgs/{a.OrgId}/syncs/{bSync}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await a.Client.GetAsync($"/api/v1/orgs/{a.OrgId}/syncs/{bSync}/connection-instructions?reveal=true")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await a.Client.PostAsync($"/api/v1/orgs/{a.OrgId}/syncs/{bSync}/pause", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await a.Client.DeleteAsync($"/api/v1/orgs/{a.OrgId}/syncs/{bSync}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await (await a.Client.GetAsync($"/api/v1/orgs/{a.OrgId}/syncs")).JsonAsync()).GetArrayLength().ShouldBe(1);
+
+        // SQL: A's credentials against B's database fail, through the proxy and directly.
+        var aInstr = await (await a.Client.GetAsync($"/api/v1/orgs/{a.OrgId}/syncs/{aSync}/connection-instructions?reveal=true")).JsonAsync();
+        var bInstr = await (await b.Client.GetAsync($"/api/v1/orgs/{b.OrgId}/syncs/{bSync}/connection-instructions?reveal=true")).JsonAsync();
+        var bDatabase = bInstr.GetProperty("direct").GetProperty("database").GetString();
+        var aDirect = aInstr.GetProperty("direct");
+        var aDirectIntoB = new NpgsqlConnectionStringBuilder
+        {
+            Host = aDirect.GetProperty("host").GetString(),
+            Port = aDirect.GetProperty("port").GetInt32(),
+            Database = bDatabase,
+            Username = aDirect.GetProperty("user").GetString(),
+            Password = aDirect.GetProperty("password").GetString(),
+            Pooling = false,
+        };
+        await using (var connection = new NpgsqlConnection(aDirectIntoB.ConnectionString))
+        {
+            (await Should.ThrowAsync<PostgresException>(() => connection.OpenAsync())).SqlState.ShouldBe("42501", "CONNECT is revoked from PUBLIC on every org database");
+        }
+
+        var aProxy = aInstr.GetProperty("proxy");
+        var aProxyWithBPassword = new NpgsqlConnectionStringBuilder
+        {
+            Host = aProxy.GetProperty("host").GetString(),
+            Port = aProxy.GetProperty("port").GetInt32(),
+            Database = bDatabase,
+            Username = aProxy.GetProperty("user").GetString(),
+            Password = bInstr.GetProperty("proxy").GetProperty("password").GetString(),
+            SslMode = SslMode.Disable,
+            Pooling = false,
+        };
+        await using (var connection = new NpgsqlConnection(aProxyWithBPassword.ConnectionString))
+        {
+            (await Should.ThrowAsync<PostgresException>(() => connection.OpenAsync())).SqlState
+                .ShouldBe("3D000", "a proxy credential is bound to its own database");
+        }
+
+        aProxyWithBPassword.Database = aProxy.GetProperty("database").GetString();
+        await using (var connection = new NpgsqlConnection(aProxyWithBPassword.ConnectionString))
+        {
+            (await Should.ThrowAsync<PostgresException>(() => connection.OpenAsync())).SqlState.ShouldBe("28P01", "B's password is not A's");
+        }
+
+        // A's own proxy credential sees A's rows.
+        aProxyWithBPassword.Password = aProxy.GetProperty("password").GetString();
+        await using (var connection = new NpgsqlConnection(aProxyWithBPassword.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var count = new NpgsqlCommand("select current_database(), count(*) from salesforce.account", connection);
+            await using var reader = await count.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            reader.GetString(0).ShouldBe(aDirect.GetProperty("database").GetString());
+            reader.GetInt64(1).ShouldBe(1);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"schema":"\"; drop schema public cascade; --","tables":[{"object":"Contact"}]}""", "schema")]
+    [InlineData("""{"schema":"pg_catalog","tables":[{"object":"Contact"}]}""", "schema")]
+    [InlineData("""{"schema":"public","tables":[{"object":"Contact"}]}""", "schema")]
+    [InlineData("""{"schema":"ok","tables":[]}""", "tables")]
+    [InlineData("""{"schema":"ok","tables":[{"object":"Contact; drop"}]}""", "tables[0].object")]
+    [InlineData("""{"schema":"ok","tables":[{"object":"Contact"}],"destination":{"kind":"mysql"}}""", "destination.kind")]
+    public async Task CreateSync_InvalidInput_Returns400AndCreatesNothing(string partialJson, string field)
+    {
+        var (tenant, connectionId, _) = await ConnectAsync(accounts: 1);
+        var json = partialJson.Insert(1, $"\"connectionId\":\"{connectionId}\",");
+        var response = await tenant.Client.PostAsync($"/api/v1/orgs/{tenant.OrgId}/syncs", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await response.Content.ReadAsStringAsync());
+        (await response.JsonAsync()).GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(await response.Content.ReadAsStringAsync());
+        (await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs")).JsonAsync()).GetArrayLength().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task CreateSync_UnknownObjectOrFieldOrDuplicateSchema_IsRefused()
+    {
+        var (tenant, connectionId, _) = await ConnectAsync(accounts: 1);
+        var unknownObject = await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/syncs",
+            new { connectionId, tables = new[] { new { @object = "Spaceship__c", fields = (string[]?)null } } });
+        unknownObject.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var unknownField = await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/syncs",
+            new { connectionId, tables = new[] { new { @object = "Contact", fields = new[] { "Warp_Speed__c" } } } });
+        unknownField.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await unknownField.Content.ReadAsStringAsync()).ShouldContain("Warp_Speed__c");
+
+        await CreateSyncAsync(tenant, connectionId, schema: "crm");
+        var duplicate = await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/syncs",
+            new { connectionId, schema = "crm", tables = new[] { new { @object = "Lead", fields = (string[]?)null } } });
+        duplicate.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs")).JsonAsync()).GetArrayLength().ShouldBe(1);
+    }
+}
