@@ -83,6 +83,9 @@ public interface ISourceConnectorFactory
     /// <summary>Source kind served (<c>salesforce</c>).</summary>
     string Kind { get; }
 
+    /// <summary>Batch sizes and the default per-connection budget of this kind.</summary>
+    ConnectorLimits DefaultLimits { get; }
+
     /// <summary>A connector for one connection.</summary>
     /// <param name="credentials">Decrypted credentials.</param>
     /// <param name="sink">Where refreshed credentials go.</param>

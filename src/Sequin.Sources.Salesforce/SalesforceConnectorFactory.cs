@@ -38,6 +38,7 @@ public sealed class SalesforceConnectorFactory : ISourceConnectorFactory, IDispo
     public string Kind => "salesforce";
 
     /// <summary>Default limits: 200 records per write, 2000 per page, and the configured budget.</summary>
+    /// <inheritdoc />
     public ConnectorLimits DefaultLimits => new(200, 2000, _options.RequestsPerSecond, _options.DailyShare);
 
     /// <inheritdoc />

@@ -23,6 +23,7 @@ public static class SyncServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IOptions<SalesforceOptions>>(sp => Options.Create(sp.GetRequiredService<IOptions<SyncOptions>>().Value.Salesforce));
         services.TryAddSingleton<SalesforceConnectorFactory>();
+        services.AddSingleton<Sequin.Sources.ISourceConnectorFactory>(sp => sp.GetRequiredService<SalesforceConnectorFactory>());
         services.TryAddSingleton<DestinationProvisioner>();
         services.TryAddSingleton<SyncStore>();
         services.TryAddSingleton<SyncRunner>();

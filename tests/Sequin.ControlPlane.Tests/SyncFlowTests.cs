@@ -230,4 +230,97 @@ public sealed class SyncFlowTests(KestrelControlPlaneFactory factory) : IClassFi
         duplicate.StatusCode.ShouldBe(HttpStatusCode.Conflict);
         (await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs")).JsonAsync()).GetArrayLength().ShouldBe(1);
     }
+
+    private static NpgsqlConnectionStringBuilder Endpoint(JsonElement endpoint) => new()
+    {
+        Host = endpoint.GetProperty("host").GetString(),
+        Port = endpoint.GetProperty("port").GetInt32(),
+        Database = endpoint.GetProperty("database").GetString(),
+        Username = endpoint.GetProperty("user").GetString(),
+        Password = endpoint.GetProperty("password").GetString(),
+        SslMode = SslMode.Disable,
+        Pooling = false,
+    };
+
+    [Fact]
+    public async Task Lifecycle_PauseResumeResyncSelectRotateDelete_AllTakeEffect()
+    {
+        var (tenant, connectionId, _) = await ConnectAsync(accounts: 2);
+        var syncId = (await CreateSyncAsync(tenant, connectionId, schema: "crm")).GetProperty("id").GetGuid();
+        await WaitForLiveAsync(tenant, syncId, TimeSpan.FromSeconds(90));
+        var sync = $"/api/v1/orgs/{tenant.OrgId}/syncs/{syncId}";
+
+        (await tenant.Client.PostAsync($"{sync}/pause", null)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await (await tenant.Client.GetAsync(sync)).JsonAsync()).GetProperty("state").GetString().ShouldBe("paused");
+        (await tenant.Client.PostAsync($"{sync}/resume", null)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await tenant.Client.PostAsync($"{sync}/tables/contact/resync", null)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await tenant.Client.PostAsync($"{sync}/tables/no_such_table/resync", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        // New selection: Lead added, Account dropped from the sync.
+        var patched = await tenant.Client.PatchAsJsonAsync(sync, new
+        {
+            tables = new object[]
+            {
+                new { @object = "Contact", fields = new[] { "FirstName", "LastName" } },
+                new { @object = "Lead", fields = (string[]?)null },
+            },
+        });
+        patched.StatusCode.ShouldBe(HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());
+        var tables = (await patched.JsonAsync()).GetProperty("tables").EnumerateArray().Select(t => t.GetProperty("object").GetString()).ToList();
+        tables.ShouldBe(["Contact", "Lead"], ignoreOrder: true);
+        await WaitForLiveAsync(tenant, syncId, TimeSpan.FromSeconds(90));
+
+        // Rotation: the old proxy password stops working, the new one works.
+        var before = await (await tenant.Client.GetAsync($"{sync}/connection-instructions?reveal=true")).JsonAsync();
+        var rotated = await (await tenant.Client.PostAsJsonAsync($"{sync}/credentials/rotate", new { which = "proxy" })).JsonAsync();
+        rotated.GetProperty("proxy").GetProperty("password").GetString().ShouldNotBe(before.GetProperty("proxy").GetProperty("password").GetString());
+        await using (var old = new NpgsqlConnection(Endpoint(before.GetProperty("proxy")).ConnectionString))
+        {
+            (await Should.ThrowAsync<PostgresException>(() => old.OpenAsync())).SqlState.ShouldBe("28P01");
+        }
+
+        await using (var fresh = new NpgsqlConnection(Endpoint(rotated.GetProperty("proxy")).ConnectionString))
+        {
+            await fresh.OpenAsync();
+        }
+
+        var directRotated = await (await tenant.Client.PostAsJsonAsync($"{sync}/credentials/rotate", new { which = "direct" })).JsonAsync();
+        await using (var direct = new NpgsqlConnection(Endpoint(directRotated.GetProperty("direct")).ConnectionString))
+        {
+            await direct.OpenAsync();
+        }
+
+        (await tenant.Client.PostAsJsonAsync($"{sync}/credentials/rotate", new { which = "everything" })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+
+        // Delete: credentials stop at once, the schema goes from the hosted database.
+        (await tenant.Client.DeleteAsync(sync)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        await using (var gone = new NpgsqlConnection(Endpoint(rotated.GetProperty("proxy")).ConnectionString))
+        {
+            (await Should.ThrowAsync<PostgresException>(() => gone.OpenAsync())).SqlState.ShouldBeOneOf("28P01", "28000");
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var admin = new NpgsqlConnectionStringBuilder(Sequin.Testing.PostgresServer.Instance.AdminConnectionString)
+        {
+            Database = before.GetProperty("direct").GetProperty("database").GetString(),
+            Pooling = false,
+        };
+        bool schemaExists;
+        do
+        {
+            await Task.Delay(500);
+            await using var connection = new NpgsqlConnection(admin.ConnectionString);
+            await connection.OpenAsync();
+            await using var exists = new NpgsqlCommand("select exists (select from pg_namespace where nspname = 'crm')", connection);
+            schemaExists = (bool)(await exists.ExecuteScalarAsync())!;
+        }
+        while (schemaExists && DateTime.UtcNow < deadline);
+
+        schemaExists.ShouldBeFalse($"the engine drops the schema of a deleted sync\n{factory.Errors}");
+        var audit = await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/audit-log")).Content.ReadAsStringAsync();
+        foreach (var action in new[] { "sync.created", "sync.paused", "sync.resumed", "sync.updated", "sync.credentials_rotated", "sync.credentials_revealed", "sync.deleted" })
+        {
+            audit.ShouldContain(action);
+        }
+    }
 }

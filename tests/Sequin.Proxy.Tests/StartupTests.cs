@@ -49,6 +49,39 @@ public sealed class StartupTests(ProxyFixture proxy) : IClassFixture<ProxyFixtur
     }
 
     [Fact]
+    public async Task TlsRequired_RefusesPlainStartup_With28000_AndAcceptsTls()
+    {
+        var options = new ProxyOptions
+        {
+            Host = "127.0.0.1", Port = 0, Backend = proxy.Options.Backend, Credentials = proxy.Options.Credentials,
+            Tls = new TlsOptions { Required = true },
+        };
+        using var server = proxy.StartServer(options);
+        await server.StartAsync(CancellationToken.None);
+        try
+        {
+            var plain = new NpgsqlConnection(proxy.ProxyConnectionString(b => b.Port = server.EndPoint.Port));
+            await using (plain)
+            {
+                var e = await Should.ThrowAsync<PostgresException>(() => plain.OpenAsync());
+                e.SqlState.ShouldBe("28000");
+            }
+
+            await using var tls = new NpgsqlConnection(proxy.ProxyConnectionString(b =>
+            {
+                b.Port = server.EndPoint.Port;
+                b.SslMode = SslMode.Require;
+            }));
+            await tls.OpenAsync();
+            (await new NpgsqlCommand("select 1", tls).ExecuteScalarAsync()).ShouldBe(1);
+        }
+        finally
+        {
+            await server.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task WrongPassword_Is28P01()
     {
         var e = await Should.ThrowAsync<PostgresException>(() => proxy.OpenAsync(b => b.Password = "wrong"));

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Sequin.Sources;
-using Sequin.Sources.Salesforce;
 using Sequin.Sync.Loading;
 using Sequin.Sync.Provisioning;
 
@@ -26,7 +25,7 @@ internal enum RunOutcome
 /// </summary>
 internal sealed partial class SyncRunner(
     SyncStore store,
-    SalesforceConnectorFactory salesforce,
+    IEnumerable<ISourceConnectorFactory> connectors,
     DestinationProvisioner provisioner,
     Scheduling.NodeBalance balance,
     IOptions<SyncOptions> options,
@@ -69,13 +68,20 @@ internal sealed partial class SyncRunner(
         }
 
         LogStarting(logger, syncId, spec.Schema, spec.Tables.Count);
-        var limits = salesforce.DefaultLimits;
+        var factory = connectors.FirstOrDefault(f => f.Kind == spec.SourceKind);
+        if (factory is null)
+        {
+            await FailStartAsync(spec, new InvalidOperationException($"no connector for source '{spec.SourceKind}'"), cancellationToken);
+            return RunOutcome.Stopped;
+        }
+
+        var limits = factory.DefaultLimits;
         limits = limits with
         {
             RequestsPerSecond = spec.RequestsPerSecond ?? limits.RequestsPerSecond,
             DailyShare = spec.DailyShare ?? limits.DailyShare,
         };
-        await using var connector = salesforce.Create(spec.Credentials, new StoreCredentialSink(store, spec.ConnectionId), limits);
+        await using var connector = factory.Create(spec.Credentials, new StoreCredentialSink(store, spec.ConnectionId), limits);
         await using var destination = OpenDestination(spec.DestinationConnectionString);
         var tables = new List<TableRuntime>();
         try
@@ -299,6 +305,11 @@ internal sealed partial class SyncRunner(
         table.Rows += result.Inserted - result.Deleted;
         if (done)
         {
+            await using (var connection = await destination.OpenConnectionAsync(cancellationToken))
+            {
+                await DestinationProvisioner.EnsureIndexesAsync(connection, table.Model, cancellationToken);
+            }
+
             table.State = "live";
             table.BackfillStartedAt = null;
             LogBackfilled(logger, table.Model.Schema, table.Model.Table, table.Rows);
@@ -315,7 +326,10 @@ internal sealed partial class SyncRunner(
             var started = time.GetUtcNow();
             var page = await connector.ReadChangesAsync(table.Request, table.Cursor!, cancellationToken);
             var upserts = table.Unseen(page.Upserts);
-            if (upserts.Count > 0 || page.Deletes.Count > 0 || page.NextCursor != table.Cursor || page.Misfits.Count > 0)
+            // An empty poll only moves the poll time in the cursor: commit that at most every 15 s, not every poll,
+            // so idle syncs do not write to the destination every second (a crash merely re-reads a few seconds).
+            var idle = page.Upserts.Count == 0 && page.Deletes.Count == 0 && page.Misfits.Count == 0;
+            if (!idle || (page.NextCursor != table.Cursor && table.IdleCommitDue(time)))
             {
                 var lag = page.HasMore && page.Upserts.Count > 0 && page.Upserts[^1].Version is { } v
                     ? time.GetUtcNow() - new DateTimeOffset(v, TimeSpan.Zero)
@@ -324,6 +338,7 @@ internal sealed partial class SyncRunner(
                     new CursorUpdate("live", page.NextCursor, Misfits(page.Misfits), lag), versionGuard: true, cancellationToken);
                 table.Rows += result.Inserted - result.Deleted;
                 table.Remember(upserts);
+                table.Committed(time);
                 if (result.Inserted + result.Updated + result.Deleted > 0)
                 {
                     LogChanges(logger, table.Model.Schema, table.Model.Table, result.Inserted, result.Updated, result.Deleted);
@@ -347,7 +362,9 @@ internal sealed partial class SyncRunner(
         await using var connection = await destination.OpenConnectionAsync(cancellationToken);
         var existing = await DestinationProvisioner.ReadFieldColumnsAsync(connection, spec.Schema, tableSpec.TableName, cancellationToken);
         var model = TableModel.Build(spec.Schema, tableSpec.TableName, spec.SourceKind, spec.Id, describe, tableSpec.SelectedFields, existing);
-        var result = await provisioner.EnsureTableAsync(connection, model, cancellationToken);
+        // Reference indexes are built after the first backfill (bulk loads are faster without them).
+        var live = await ReadStateAsync(connection, spec.Schema, tableSpec.TableName, cancellationToken) is "live" or "paused" or "error";
+        var result = await provisioner.EnsureTableAsync(connection, model, cancellationToken, deferIndexes: !live);
         await store.SaveColumnsAsync(tableSpec.Id,
             model.Columns.Select(c => (c.Field.Name, c.Name, c.Field.SourceType, c.SqlType)), cancellationToken);
         var runtime = new TableRuntime(tableSpec, model, new ReadRequest(describe.Name, model.Fields));
@@ -379,6 +396,20 @@ internal sealed partial class SyncRunner(
         }
 
         return runtime;
+    }
+
+    private static async Task<string?> ReadStateAsync(NpgsqlConnection connection, string schema, string table, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand("select to_regclass(format('%I._sync', $1::text)) is not null", connection);
+        cmd.Parameters.AddWithValue(schema);
+        if (await cmd.ExecuteScalarAsync(cancellationToken) is not true)
+        {
+            return null;
+        }
+
+        await using var state = new NpgsqlCommand($"select state from {Naming.Qualified(schema, "_sync")} where table_name = $1", connection);
+        state.Parameters.AddWithValue(table);
+        return await state.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     /// <summary>Starts a (re)backfill of a table: rows stay, are overwritten page by page, and rows not seen again are swept at the end.</summary>
@@ -503,6 +534,12 @@ internal sealed partial class SyncRunner(
         public long NextAttempt { get; set; }
         public bool AuthFailed { get; set; }
         public bool ErrorShown { get; set; }
+
+        private long? _lastCommit;
+
+        public bool IdleCommitDue(TimeProvider time) => _lastCommit is not { } at || time.GetElapsedTime(at) >= TimeSpan.FromSeconds(15);
+
+        public void Committed(TimeProvider time) => _lastCommit = time.GetTimestamp();
 
         public bool MirrorDue(TimeProvider time) => time.GetTimestamp() >= _nextMirror;
 
