@@ -10,11 +10,13 @@ builder.Services.AddSequinSync(builder.Configuration);
 builder.Services.AddSequinProxy(builder.Configuration);
 builder.Services.AddSequinControlPlane(builder.Configuration);
 builder.AddSequinSandbox();
+builder.AddSequinWeb();
 
 var app = builder.Build();
 app.MapSequinDefaults();
 app.UseSequinControlPlane();
 app.MapSequinSandbox();
 app.MapSequinSyncAdmin();
+app.MapSequinWeb();
 
 return await app.RunSequinAsync();
