@@ -46,8 +46,8 @@ fi
 say "building Sequin (Release)"
 dotnet build src/Sequin.Host/Sequin.Host.csproj -c Release --nologo -v quiet -clp:ErrorsOnly
 
+# Everything the run keeps (Postgres cluster, master key, demo credentials) lives under .sequin/ of the repository.
 mkdir -p "$root/.sequin"
-export SEQUIN__PLATFORM__EMBEDDED__DATADIRECTORY="${SEQUIN__PLATFORM__EMBEDDED__DATADIRECTORY:-$root/.sequin/pg}"
-export SEQUIN__WEB__ROOT="${SEQUIN__WEB__ROOT:-$root/web/dist}"
-cd "$root/src/Sequin.Host/bin/Release/net10.0"
-exec dotnet Sequin.Host.dll "$@"
+export SEQUIN__DEMO__ENABLED="${SEQUIN__DEMO__ENABLED:-true}"
+bin="$root/src/Sequin.Host/bin/Release/net10.0"
+exec dotnet "$bin/Sequin.Host.dll" --contentRoot "$bin" "$@"

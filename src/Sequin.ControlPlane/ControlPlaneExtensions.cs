@@ -15,6 +15,7 @@ using Sequin.ControlPlane.ApiKeys;
 using Sequin.ControlPlane.Audit;
 using Sequin.ControlPlane.Auth;
 using Sequin.ControlPlane.Connections;
+using Sequin.ControlPlane.Demo;
 using Sequin.ControlPlane.Discovery;
 using Sequin.ControlPlane.Hosting;
 using Sequin.ControlPlane.Syncs;
@@ -22,6 +23,7 @@ using Sequin.ControlPlane.Infrastructure;
 using Sequin.ControlPlane.Organizations;
 using Sequin.ControlPlane.Tenancy;
 using Sequin.Platform.Data;
+using Sequin.Platform.Hosting;
 
 namespace Sequin.ControlPlane;
 
@@ -171,6 +173,23 @@ public static class ControlPlaneExtensions
         services.AddScoped<IValidator<UpdateSyncRequest>, UpdateSyncRequestValidator>();
         services.AddScoped<IValidator<RotateCredentialsRequest>, RotateCredentialsRequestValidator>();
         services.AddScoped<IValidator<StartOAuthRequest>, StartOAuthRequestValidator>();
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the first-run demo (<see cref="DemoOptions"/>, off unless <c>Sequin:Demo:Enabled</c>) and its banner
+    /// lines. Needs the Salesforce sandbox registered.
+    /// </summary>
+    public static IServiceCollection AddSequinDemo(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.Section));
+        services.AddSingleton<DemoState>();
+        services.AddHostedService<DemoSeeder>();
+        services.AddSingleton(new BannerLine(21, "Demo login", sp => sp.GetRequiredService<DemoState>() is { Email: { } email } demo
+            ? $"{email} / {demo.Password}"
+            : sp.GetRequiredService<DemoState>().Problem is { } problem ? $"not available: {problem}" : null));
+        services.AddSingleton(new BannerLine(30, "Proxy URL", sp => sp.GetRequiredService<DemoState>().ProxyUrl));
+        services.AddSingleton(new BannerLine(31, "Direct DB URL", sp => sp.GetRequiredService<DemoState>().DirectUrl is { } url ? $"{url}  (read-only)" : null));
         return services;
     }
 

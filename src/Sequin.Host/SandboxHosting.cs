@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Sequin.ControlPlane;
 using Sequin.Platform.Hosting;
 using Sequin.Sandbox;
 
@@ -33,6 +34,7 @@ internal static class SandboxHosting
                     o.AdminKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
                 }
             });
+        builder.Services.AddSequinDemo(builder.Configuration);
         builder.Services.AddSingleton(new BannerLine(50, "Salesforce", sp =>
             $"{FirstUrl(sp)}{SalesforcePrefix} (sandbox; admin API key {sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SalesforceSandboxOptions>>().Value.AdminKey})"));
         return builder;

@@ -123,6 +123,11 @@ internal sealed partial class ProxySession
                 if (code is FrontendMessageCode.Query or FrontendMessageCode.Sync or FrontendMessageCode.FunctionCall)
                 {
                     _clientSyncsSent++;
+                    _extendedSinceSync = false;
+                }
+                else
+                {
+                    _extendedSinceSync = true;
                 }
 
                 Copy(buffer.Slice(0, 5), writer);

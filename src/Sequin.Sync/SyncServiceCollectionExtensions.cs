@@ -28,6 +28,7 @@ public static class SyncServiceCollectionExtensions
         services.TryAddSingleton<SyncStore>();
         services.TryAddSingleton<SyncRunner>();
         services.TryAddSingleton<NodeBalance>();
+        services.TryAddSingleton<DestinationPools>();
         services.TryAddSingleton(sp => new SyncAdmin(sp.GetRequiredService<SyncStore>(), sp.GetRequiredService<SyncWorker>()));
         services.AddSingleton<SyncWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<SyncWorker>());

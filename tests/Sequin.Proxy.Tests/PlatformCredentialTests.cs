@@ -36,11 +36,11 @@ public sealed class PlatformCredentialTests(ProxyFixture proxy) : IClassFixture<
             var backend = new NpgsqlConnectionStringBuilder(proxy.DatabaseConnectionString);
             var protector = new PrefixProtector();
             await using (var command = dataSource.CreateCommand(
-                "insert into organizations (id, name, slug) values ($1, 'Org', $2); " +
+                "with org as (insert into organizations (id, name, slug) values ($1, 'Org', $2) returning id) " +
                 "insert into proxy_credentials (id, org_id, username, scram_salt, scram_iterations, stored_key, server_key, " +
                 "database_name, backend_role, backend_host, backend_port, backend_password_protected, revoked_at) values " +
-                "(gen_random_uuid(), $1, 'from_platform', $3, $4, $5, $6, $7, $8, $9, $10, $11, null), " +
-                "(gen_random_uuid(), $1, 'revoked_one', $3, $4, $5, $6, $7, $8, $9, $10, $11, now())"))
+                "(gen_random_uuid(), (select id from org), 'from_platform', $3, $4, $5, $6, $7, $8, $9, $10, $11, null), " +
+                "(gen_random_uuid(), (select id from org), 'revoked_one', $3, $4, $5, $6, $7, $8, $9, $10, $11, now())"))
             {
                 var org = Guid.NewGuid();
                 foreach (var value in new object[]

@@ -28,6 +28,7 @@ internal sealed partial class SyncRunner(
     IEnumerable<ISourceConnectorFactory> connectors,
     DestinationProvisioner provisioner,
     Scheduling.NodeBalance balance,
+    DestinationPools pools,
     IOptions<SyncOptions> options,
     TimeProvider time,
     ILogger<SyncRunner> logger)
@@ -82,7 +83,7 @@ internal sealed partial class SyncRunner(
             DailyShare = spec.DailyShare ?? limits.DailyShare,
         };
         await using var connector = factory.Create(spec.Credentials, new StoreCredentialSink(store, spec.ConnectionId), limits);
-        await using var destination = OpenDestination(spec.DestinationConnectionString);
+        var destination = pools.Get(spec.DestinationConnectionString);
         var tables = new List<TableRuntime>();
         try
         {
@@ -494,13 +495,7 @@ internal sealed partial class SyncRunner(
     }
 
     /// <summary>Destination sessions run as the sync: <c>sequin.origin = sync</c> for the whole session.</summary>
-    internal static NpgsqlDataSource OpenDestination(string connectionString)
-    {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        builder.ConnectionStringBuilder.Options = "-c sequin.origin=sync";
-        builder.ConnectionStringBuilder.ApplicationName ??= "sequin-sync";
-        return builder.Build();
-    }
+    internal static NpgsqlDataSource OpenDestination(string connectionString) => DestinationPools.Build(connectionString, pooled: false);
 
     private static string? Misfits(IReadOnlyList<ValueMisfit> misfits) => misfits.Count switch
     {

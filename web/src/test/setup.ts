@@ -1,0 +1,19 @@
+import '@testing-library/jest-dom/vitest';
+import { afterEach } from 'vitest';
+import { cleanup } from '@testing-library/react';
+
+afterEach(() => cleanup());
+
+// jsdom lacks these; Mantine uses them.
+if (!window.matchMedia) {
+  Object.defineProperty(window, 'matchMedia', {
+    writable: true,
+    value: (query: string) => ({
+      matches: false, media: query, onchange: null,
+      addListener: () => {}, removeListener: () => {}, addEventListener: () => {}, removeEventListener: () => {}, dispatchEvent: () => false,
+    }),
+  });
+}
+class RO { observe() {} unobserve() {} disconnect() {} }
+(window as unknown as { ResizeObserver: unknown }).ResizeObserver ??= RO;
+Element.prototype.scrollIntoView ??= function () {};
