@@ -8,6 +8,7 @@ builder.AddSequinDefaults();
 builder.Services.AddSequinPlatform(builder.Configuration);
 builder.Services.AddSequinSync(builder.Configuration);
 builder.Services.AddSequinProxy(builder.Configuration);
+builder.Services.AddSingleton<Sequin.Proxy.Writes.IUpstreamWriter, Sequin.Host.Writes.ConnectorUpstreamWriter>();
 builder.Services.AddSequinControlPlane(builder.Configuration);
 builder.AddSequinSandbox();
 builder.AddSequinWeb();

@@ -545,7 +545,7 @@ internal sealed partial class ProxySession
         foreach (var f in frames.Where(f => f.Type == BackendMessageCode.DataRow))
         {
             var v = f.DataRowValues().Select(Frame.Text).ToList();
-            string? source = null, obj = null;
+            string? source = null, obj = null, syncId = null;
             try
             {
                 using var comment = JsonDocument.Parse(v[3] is { Length: > 0 } c ? c : "{}");
@@ -553,6 +553,7 @@ internal sealed partial class ProxySession
                 {
                     source = s.TryGetProperty("source", out var so) ? so.GetString() : null;
                     obj = s.TryGetProperty("object", out var ob) ? ob.GetString() : null;
+                    syncId = s.TryGetProperty("sync_id", out var si) && si.ValueKind == JsonValueKind.String ? si.GetString() : null;
                 }
             }
             catch (JsonException)
@@ -580,7 +581,7 @@ internal sealed partial class ProxySession
             }
 
             var oid = uint.Parse(v[0]!, System.Globalization.CultureInfo.InvariantCulture);
-            _tables[oid] = new SyncedTable(oid, v[1]!, v[2]!, source, obj, fields);
+            _tables[oid] = new SyncedTable(oid, v[1]!, v[2]!, source, obj, fields) { SyncId = syncId };
         }
     }
 

@@ -323,4 +323,77 @@ public sealed class SyncFlowTests(KestrelControlPlaneFactory factory) : IClassFi
             audit.ShouldContain(action);
         }
     }
+
+    private async Task<JsonElement?> SandboxRecordAsync(string sandboxOrg, string type, string id)
+    {
+        var token = Sandbox.IssueTokens(sandboxOrg).AccessToken;
+        using var client = factory.NewClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        var response = await client.GetAsync($"/sandbox/salesforce/services/data/v62.0/sobjects/{type}/{id}");
+        return response.StatusCode == HttpStatusCode.OK ? await response.JsonAsync() : null;
+    }
+
+    [Fact]
+    public async Task Writes_ThroughTheProxy_AreAppliedToSalesforceFirstAndRejectionsArePostgresErrors()
+    {
+        var (tenant, connectionId, sandboxOrg) = await ConnectAsync(accounts: 2);
+        var syncId = (await CreateSyncAsync(tenant, connectionId)).GetProperty("id").GetGuid();
+        await WaitForLiveAsync(tenant, syncId, TimeSpan.FromSeconds(90));
+        var instructions = await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs/{syncId}/connection-instructions?reveal=true")).JsonAsync();
+        var builder = Endpoint(instructions.GetProperty("proxy"));
+        builder.IncludeErrorDetail = true;
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        var before = Sandbox.CountRecords(sandboxOrg, "Contact");
+
+        // INSERT … RETURNING gives the id Salesforce assigned.
+        await using var insert = new NpgsqlCommand(
+            "insert into salesforce.contact (first_name, last_name, email) values ('Paul', 'Atreides', 'paul.atreides@caladan.io') returning id", connection);
+        var id = (string)(await insert.ExecuteScalarAsync())!;
+        id.ShouldStartWith("003");
+        id.Length.ShouldBe(18);
+        Sandbox.CountRecords(sandboxOrg, "Contact").ShouldBe(before + 1);
+        (await SandboxRecordAsync(sandboxOrg, "Contact", id))!.Value.GetProperty("Email").GetString().ShouldBe("paul.atreides@caladan.io");
+
+        // UPDATE reaches Salesforce and the row.
+        await using (var update = new NpgsqlCommand("update salesforce.contact set email = 'paul@dune.co' where id = $1", connection))
+        {
+            update.Parameters.AddWithValue(id);
+            (await update.ExecuteNonQueryAsync()).ShouldBe(1);
+        }
+
+        (await SandboxRecordAsync(sandboxOrg, "Contact", id))!.Value.GetProperty("Email").GetString().ShouldBe("paul@dune.co");
+
+        // A rejection is a Postgres error, and nothing changes on either side.
+        await using (var invalid = new NpgsqlCommand("insert into salesforce.contact (first_name, last_name, email) values ('Paul', 'Dune', 'pauldune.co')", connection))
+        {
+            var error = await Should.ThrowAsync<PostgresException>(() => invalid.ExecuteNonQueryAsync());
+            error.SqlState.ShouldBe("23514");
+            error.MessageText.ShouldStartWith("[Salesforce]");
+            error.Detail.ShouldBe("Key (email)=(pauldune.co) is not a valid email address.");
+            error.ColumnName.ShouldBe("email");
+            error.TableName.ShouldBe("contact");
+        }
+
+        Sandbox.CountRecords(sandboxOrg, "Contact").ShouldBe(before + 1);
+        await using (var count = new NpgsqlCommand("select count(*) from salesforce.contact where email = 'pauldune.co'", connection))
+        {
+            ((long)(await count.ExecuteScalarAsync())!).ShouldBe(0);
+        }
+
+        await using (var missing = new NpgsqlCommand("insert into salesforce.contact (first_name) values ('NoLastName')", connection))
+        {
+            (await Should.ThrowAsync<PostgresException>(() => missing.ExecuteNonQueryAsync())).SqlState.ShouldBe("23502");
+        }
+
+        // DELETE removes it upstream too.
+        await using (var delete = new NpgsqlCommand("delete from salesforce.contact where id = $1", connection))
+        {
+            delete.Parameters.AddWithValue(id);
+            (await delete.ExecuteNonQueryAsync()).ShouldBe(1);
+        }
+
+        Sandbox.CountRecords(sandboxOrg, "Contact").ShouldBe(before);
+        (await SandboxRecordAsync(sandboxOrg, "Contact", id)).ShouldBeNull();
+    }
 }

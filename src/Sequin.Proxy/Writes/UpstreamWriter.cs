@@ -20,7 +20,11 @@ public sealed record SyncedTable(
     string Name,
     string? Source,
     string? ObjectName,
-    IReadOnlyDictionary<string, string> ColumnFields);
+    IReadOnlyDictionary<string, string> ColumnFields)
+{
+    /// <summary>The sync the table belongs to (<c>sync_id</c> of the table comment), which names the connection to write through.</summary>
+    public string? SyncId { get; init; }
+}
 
 /// <summary>
 /// One row Postgres changed: the row before (<see cref="Old"/>, UPDATE/DELETE) and after (<see cref="New"/>,

@@ -356,6 +356,26 @@ internal sealed partial class SyncRunner(
         return true;
     }
 
+    /// <summary>
+    /// Gives the sync's proxy backend roles read and write access and its read-only role read access to the synced
+    /// tables (ADR 0007 "Roles and grants"), after each provisioning so new and re-created tables are covered. Roles
+    /// that do not exist in this server, or that are the engine's own login (an external destination), are skipped.
+    /// </summary>
+    private async Task GrantAccessAsync(SyncSpec spec, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var (proxyRoles, readRole) = await store.GetAccessRolesAsync(spec.Id, cancellationToken);
+        var grants = proxyRoles.Select(r => (Role: r, Function: "_sequin.grant_proxy_backend"))
+            .Concat(readRole is null ? [] : [(Role: readRole, Function: "_sequin.grant_read_only")]);
+        foreach (var (role, function) in grants)
+        {
+            await using var command = new NpgsqlCommand(
+                $"select {function}($1, $2) from pg_roles where rolname = $2 and rolname <> current_user", connection);
+            command.Parameters.AddWithValue(spec.Schema);
+            command.Parameters.AddWithValue(role);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
     private async Task<TableRuntime> ProvisionAsync(SyncSpec spec, SyncTableSpec tableSpec, ISourceConnector connector, NpgsqlDataSource destination,
         CancellationToken cancellationToken)
     {
@@ -366,6 +386,7 @@ internal sealed partial class SyncRunner(
         // Reference indexes are built after the first backfill (bulk loads are faster without them).
         var live = await ReadStateAsync(connection, spec.Schema, tableSpec.TableName, cancellationToken) is "live" or "paused" or "error";
         var result = await provisioner.EnsureTableAsync(connection, model, cancellationToken, deferIndexes: !live);
+        await GrantAccessAsync(spec, connection, cancellationToken);
         await store.SaveColumnsAsync(tableSpec.Id,
             model.Columns.Select(c => (c.Field.Name, c.Name, c.Field.SourceType, c.SqlType)), cancellationToken);
         var runtime = new TableRuntime(tableSpec, model, new ReadRequest(describe.Name, model.Fields));

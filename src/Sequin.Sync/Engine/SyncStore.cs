@@ -253,6 +253,22 @@ internal sealed class SyncStore(PlatformDatabase platform, ISecretProtector secr
         ExecuteAsync("update source_connections set credentials_protected = $2, instance_url = coalesce($3, instance_url), updated_at = now() where id = $1",
             cancellationToken, connectionId, ProtectCredentials(credentials), (object?)credentials.Get("instance_url") ?? DBNull.Value);
 
+    /// <summary>
+    /// Roles that get access to the sync's synced tables (ADR 0007): the backend roles of its proxy credentials
+    /// (read and write) and its read-only role (control plane issue 6). Empty for syncs made from configuration.
+    /// </summary>
+    public async Task<(IReadOnlyList<string> ProxyRoles, string? ReadRole)> GetAccessRolesAsync(Guid syncId, CancellationToken cancellationToken)
+    {
+        await using var command = DataSource.CreateCommand("""
+            select (select coalesce(array_agg(distinct backend_role), '{}') from proxy_credentials where sync_id = $1 and revoked_at is null),
+                   (select read_role from syncs where id = $1)
+            """);
+        command.Parameters.AddWithValue(syncId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetFieldValue<string[]>(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+    }
+
     /// <summary>Marks the connection as needing a reconnect (revoked token).</summary>
     public Task SetConnectionErrorAsync(Guid connectionId, string status, string? error, CancellationToken cancellationToken) =>
         ExecuteAsync("update source_connections set status = $2, last_error = $3, updated_at = now() where id = $1",

@@ -24,7 +24,10 @@ if [ ! -d "$root/web/node_modules" ] || [ "$root/web/package-lock.json" -nt "$ro
 fi
 (cd "$root/web" && npm run build --silent >/dev/null) || fail "the dashboard build failed (cd web && npm run build)"
 
-dotnet build "$root/src/Sequin.Host" -c "$CONFIGURATION" --nologo -v quiet -clp:ErrorsOnly || fail "dotnet build failed"
+# E2E_SKIP_HOST_BUILD=1 reuses the host already built (quicker local iterations).
+if [ -z "${E2E_SKIP_HOST_BUILD:-}" ]; then
+  dotnet build "$root/src/Sequin.Host" -c "$CONFIGURATION" --nologo -v quiet -clp:ErrorsOnly || fail "dotnet build failed"
+fi
 bin="$root/src/Sequin.Host/bin/$CONFIGURATION/net10.0"
 [ -f "$bin/Sequin.Host.dll" ] || fail "missing $bin/Sequin.Host.dll"
 
@@ -77,7 +80,7 @@ org_json=$(curl -fsS -X POST "$base/sandbox/salesforce/_sandbox/orgs" -H "X-Sand
   || { tail -n 40 "$log"; fail "could not create the sandbox org"; }
 org_id=$(node -e 'const o=JSON.parse(process.argv[1]);console.log(o.orgId??o.id)' "$org_json")
 
-mkdir -p "$here/screenshots"
+rm -rf "$here/screenshots"; mkdir -p "$here/screenshots"
 cd "$here"
 E2E_BASE_URL="$base" E2E_ADMIN_KEY="$admin_key" E2E_SANDBOX_ORG_ID="$org_id" E2E_SANDBOX_ORG_NAME=acme E2E_CHROMIUM="$chromium" \
   node --test --test-reporter=tap --test-concurrency=1 dashboard.test.mjs 2>&1 | tee "$work/tap.log"

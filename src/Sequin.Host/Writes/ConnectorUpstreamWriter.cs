@@ -1,0 +1,281 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Sequin.Platform.Database;
+using Sequin.Platform.Security;
+using Sequin.Proxy.Writes;
+using Sequin.Sources;
+using Sequin.Sources.Salesforce;
+
+namespace Sequin.Host.Writes;
+
+/// <summary>
+/// The proxy's <see cref="IUpstreamWriter"/> over the sync engine's connectors: finds the connection of the table's
+/// sync (<c>sync_id</c> of the table comment, ADR 0007), turns the captured rows into a <see cref="WriteBatch"/>
+/// (columns mapped back to fields, JSON values to the field's type; only createable fields on insert), applies it
+/// with allOrNone (Salesforce <c>composite/sobjects</c>) and maps the upstream error codes to the proxy's
+/// rejection kinds (and so to SQLSTATEs). Connectors are cached per connection; refreshed tokens are stored.
+/// </summary>
+internal sealed partial class ConnectorUpstreamWriter(
+    PlatformDatabase platform,
+    ISecretProtector secrets,
+    SalesforceConnectorFactory salesforce,
+    ILogger<ConnectorUpstreamWriter> logger) : IUpstreamWriter, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<Guid, Lazy<Task<(ISourceConnector Connector, string Kind)>>> _connectors = new();
+    private readonly ConcurrentDictionary<(Guid Connection, string Object), Task<SourceObject>> _described = new();
+
+    public string SourceDisplayName(SyncedTable table) => table.Source switch
+    {
+        "salesforce" => "Salesforce",
+        "hubspot" => "HubSpot",
+        "airtable" => "Airtable",
+        "stripe" => "Stripe",
+        { Length: > 0 } other => char.ToUpperInvariant(other[0]) + other[1..],
+        _ => "Sequin",
+    };
+
+    public int MaxBatchSize(SyncedTable table) => table.Source == "salesforce" ? 200 : 100;
+
+    public async Task<UpstreamWriteResult> ApplyAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(batch.Table.SyncId, out var syncId) || batch.Table.ObjectName is not { } objectName)
+        {
+            return Reject(UpstreamErrorKind.Permission, "NOT_A_SYNCED_TABLE",
+                $"{batch.Table.Schema}.{batch.Table.Name} has no Sequin sync metadata; it cannot be written through the proxy");
+        }
+
+        var connectionId = await ConnectionOfAsync(syncId, cancellationToken);
+        if (connectionId is null)
+        {
+            return Reject(UpstreamErrorKind.Permission, "SYNC_NOT_FOUND", "the sync of this table no longer exists");
+        }
+
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var (connector, _) = await ConnectorAsync(connectionId.Value, cancellationToken);
+                var described = await _described.GetOrAdd((connectionId.Value, objectName), key => connector.DescribeObjectAsync(key.Object, CancellationToken.None));
+                var records = batch.Rows.Select(row => ToRecord(batch, row, described)).ToList();
+                var operation = batch.Operation switch
+                {
+                    UpstreamOperation.Insert => WriteOperation.Create,
+                    UpstreamOperation.Update => WriteOperation.Update,
+                    _ => WriteOperation.Delete,
+                };
+                var results = await connector.WriteAsync(new WriteBatch(described.Name, operation, records), cancellationToken);
+                return MapResults(batch, results);
+            }
+            catch (SourceAuthException) when (attempt == 0)
+            {
+                // Credentials may have been replaced (reconnect): build the connector again from the stored ones.
+                Evict(connectionId.Value);
+            }
+            catch (SourceAuthException e)
+            {
+                return Reject(UpstreamErrorKind.Permission, "INVALID_SESSION_ID", $"the source rejected the stored credentials ({e.Message}); reconnect the source");
+            }
+            catch (SourceThrottledException e)
+            {
+                return Reject(UpstreamErrorKind.Unavailable, "REQUEST_LIMIT_EXCEEDED", e.Message);
+            }
+            catch (SourceException e)
+            {
+                LogWriteFailed(logger, batch.Table.Schema, batch.Table.Name, e.Message);
+                return Reject(UpstreamErrorKind.Unavailable, "UPSTREAM_ERROR", e.Message);
+            }
+            catch (HttpRequestException e)
+            {
+                return Reject(UpstreamErrorKind.Unavailable, "UPSTREAM_UNREACHABLE", e.Message);
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return Reject(UpstreamErrorKind.Timeout, "UPSTREAM_TIMEOUT", "the source did not answer in time");
+            }
+        }
+    }
+
+    private static UpstreamWriteResult Reject(UpstreamErrorKind kind, string code, string message) =>
+        UpstreamWriteResult.Rejected(new UpstreamRejection(kind, code, message));
+
+    /// <summary>Captured row → upstream record. Insert: every mapped, createable, non-null column. Update: changed columns.</summary>
+    private static WriteRecord ToRecord(UpstreamWriteBatch batch, CapturedRow row, SourceObject described)
+    {
+        if (batch.Operation == UpstreamOperation.Delete)
+        {
+            return new WriteRecord(row.Id, new Dictionary<string, object?>());
+        }
+
+        var values = row.New!.Value;
+        var columns = batch.Operation == UpstreamOperation.Insert ? values.EnumerateObject().Select(p => p.Name) : row.ChangedColumns();
+        var fields = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var column in columns)
+        {
+            if (column == "id" || !batch.Table.ColumnFields.TryGetValue(column, out var fieldName) || described.Find(fieldName) is not { } field
+                || string.Equals(field.Name, described.IdField, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var value = values.GetProperty(column);
+            if (batch.Operation == UpstreamOperation.Insert && (value.ValueKind == JsonValueKind.Null || !field.Createable))
+            {
+                continue; // unset, or set by the source (CreatedDate, SystemModstamp…)
+            }
+
+            fields[field.Name] = Convert(value, field.Kind);
+        }
+
+        return new WriteRecord(batch.Operation == UpstreamOperation.Insert ? null : row.Id, fields);
+    }
+
+    private static object? Convert(JsonElement value, FieldKind kind)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return kind switch
+        {
+            FieldKind.Boolean => value.ValueKind == JsonValueKind.True || (value.ValueKind == JsonValueKind.String && bool.Parse(value.GetString()!)),
+            FieldKind.Integer => value.ValueKind == JsonValueKind.Number ? value.GetInt32() : int.Parse(value.GetString()!, CultureInfo.InvariantCulture),
+            FieldKind.BigInt => value.ValueKind == JsonValueKind.Number ? value.GetInt64() : long.Parse(value.GetString()!, CultureInfo.InvariantCulture),
+            FieldKind.Numeric => value.ValueKind == JsonValueKind.Number ? value.GetDecimal() : decimal.Parse(value.GetString()!, CultureInfo.InvariantCulture),
+            FieldKind.Date => DateOnly.Parse(value.GetString()!, CultureInfo.InvariantCulture),
+            FieldKind.Timestamp => DateTimeOffset.Parse(value.GetString()!, CultureInfo.InvariantCulture).UtcDateTime,
+            FieldKind.Time => TimeOnly.Parse(value.GetString()!, CultureInfo.InvariantCulture),
+            FieldKind.TextArray => value.ValueKind == JsonValueKind.Array ? value.EnumerateArray().Select(e => e.ToString()).ToArray() : new[] { value.ToString() },
+            FieldKind.Json => value.GetRawText(),
+            _ => value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText(),
+        };
+    }
+
+    private static UpstreamWriteResult MapResults(UpstreamWriteBatch batch, IReadOnlyList<WriteResult> results)
+    {
+        // A delete of a record that is already gone upstream leaves both sides agreeing: not an error.
+        static bool Gone(WriteResult r) => r.Errors.Any(e => e.Code is "ENTITY_IS_DELETED" or "NOT_FOUND" or "INVALID_CROSS_REFERENCE_KEY");
+        var failed = results.Select((r, i) => (Result: r, Index: i))
+            .Where(x => !x.Result.Success && !(batch.Operation == UpstreamOperation.Delete && Gone(x.Result)))
+            .ToList();
+        if (failed.Count == 0)
+        {
+            return UpstreamWriteResult.Accepted(results.Select((r, i) => new UpstreamRowResult(r.Id ?? batch.Rows[i].Id ?? "")).ToList());
+        }
+
+        // With allOrNone every record fails; the culprit carries the real error, the others ALL_OR_NONE_OPERATION_ROLLED_BACK.
+        var (culprit, index) = failed.FirstOrDefault(x => x.Result.Errors.Any(e => e.Code != "ALL_OR_NONE_OPERATION_ROLLED_BACK"));
+        culprit ??= failed[0].Result;
+        var error = culprit.Errors.FirstOrDefault(e => e.Code != "ALL_OR_NONE_OPERATION_ROLLED_BACK") ?? culprit.Errors.FirstOrDefault()
+            ?? new WriteError("UNKNOWN", "the source refused the write without a reason", []);
+        var column = error.Fields.Count > 0
+            ? batch.Table.ColumnFields.FirstOrDefault(kv => string.Equals(kv.Value, error.Fields[0], StringComparison.OrdinalIgnoreCase)).Key
+            : null;
+        var row = batch.Rows[index];
+        string? value = null;
+        if (column is not null && (row.New ?? row.Old) is { } values && values.TryGetProperty(column, out var v))
+        {
+            value = v.ValueKind == JsonValueKind.String ? v.GetString() : v.ValueKind == JsonValueKind.Null ? null : v.GetRawText();
+        }
+
+        var kind = error.Code switch
+        {
+            "REQUIRED_FIELD_MISSING" => UpstreamErrorKind.RequiredField,
+            "DUPLICATE_VALUE" or "DUPLICATES_DETECTED" => UpstreamErrorKind.Duplicate,
+            "STRING_TOO_LONG" => UpstreamErrorKind.TooLong,
+            "INVALID_FIELD_FOR_INSERT_UPDATE" or "INSUFFICIENT_ACCESS_OR_READONLY" or "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"
+                or "INVALID_SESSION_ID" => UpstreamErrorKind.Permission,
+            "INVALID_EMAIL_ADDRESS" or "FIELD_CUSTOM_VALIDATION_EXCEPTION" or "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+                or "FIELD_INTEGRITY_EXCEPTION" or "INVALID_TYPE_ON_FIELD_IN_RECORD" or "MALFORMED_ID" or "NUMBER_OUTSIDE_VALID_RANGE" => UpstreamErrorKind.Validation,
+            "REQUEST_LIMIT_EXCEEDED" or "SERVER_UNAVAILABLE" => UpstreamErrorKind.Unavailable,
+            _ => UpstreamErrorKind.Other,
+        };
+        var detail = (error.Code, column) switch
+        {
+            ("INVALID_EMAIL_ADDRESS", { } c) => $"Key ({c})=({value}) is not a valid email address.",
+            ("REQUIRED_FIELD_MISSING", { } c) => $"Failing row lacks a value for column \"{c}\", which {batch.Table.ObjectName} requires.",
+            ("STRING_TOO_LONG", { } c) => $"Key ({c})=({Shorten(value)}) is longer than the field allows.",
+            ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", { } c) => $"Key ({c})=({value}) is not one of the field's picklist values.",
+            ("DUPLICATE_VALUE", { } c) => $"Key ({c})=({value}) already exists.",
+            ("INVALID_FIELD_FOR_INSERT_UPDATE", { } c) => $"Column \"{c}\" is read-only in {batch.Table.ObjectName}.",
+            _ => null,
+        };
+        return UpstreamWriteResult.Rejected(new UpstreamRejection(kind, error.Code, error.Message, column, value, index, detail));
+    }
+
+    private static string? Shorten(string? value) => value is { Length: > 40 } ? value[..37] + "..." : value;
+
+    private async Task<Guid?> ConnectionOfAsync(Guid syncId, CancellationToken cancellationToken)
+    {
+        await using var command = platform.DataSource.CreateCommand("select connection_id from syncs where id = $1 and state <> 'deleting'");
+        command.Parameters.AddWithValue(syncId);
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+    }
+
+    private Task<(ISourceConnector Connector, string Kind)> ConnectorAsync(Guid connectionId, CancellationToken cancellationToken) =>
+        _connectors.GetOrAdd(connectionId, id => new Lazy<Task<(ISourceConnector, string)>>(() => CreateAsync(id))).Value.WaitAsync(cancellationToken);
+
+    private async Task<(ISourceConnector, string)> CreateAsync(Guid connectionId)
+    {
+        await using var command = platform.DataSource.CreateCommand(
+            "select kind, credentials_protected, requests_per_second, daily_share from source_connections where id = $1");
+        command.Parameters.AddWithValue(connectionId);
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync() || reader.IsDBNull(1))
+        {
+            throw new SourceAuthException("the connection has no credentials");
+        }
+
+        var kind = reader.GetString(0);
+        var values = JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(SecretPurposes.SourceCredentials, reader.GetString(1))) ?? [];
+        var limits = reader.IsDBNull(2) && reader.IsDBNull(3)
+            ? null
+            : salesforce.DefaultLimits with
+            {
+                RequestsPerSecond = reader.IsDBNull(2) ? salesforce.DefaultLimits.RequestsPerSecond : reader.GetDouble(2),
+                DailyShare = reader.IsDBNull(3) ? salesforce.DefaultLimits.DailyShare : reader.GetDouble(3),
+            };
+        return kind switch
+        {
+            "salesforce" => (salesforce.Create(new SourceCredentials(values), new CredentialSink(platform, secrets, connectionId), limits), kind),
+            _ => throw new SourceException($"writes to '{kind}' sources are not supported yet"),
+        };
+    }
+
+    private void Evict(Guid connectionId)
+    {
+        if (_connectors.TryRemove(connectionId, out var entry) && entry.IsValueCreated && entry.Value.IsCompletedSuccessfully)
+        {
+            _ = entry.Value.Result.Connector.DisposeAsync().AsTask();
+        }
+
+        foreach (var key in _described.Keys.Where(k => k.Connection == connectionId))
+        {
+            _described.TryRemove(key, out _);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var entry in _connectors.Values.Where(e => e.IsValueCreated && e.Value.IsCompletedSuccessfully))
+        {
+            await entry.Value.Result.Connector.DisposeAsync();
+        }
+    }
+
+    private sealed class CredentialSink(PlatformDatabase platform, ISecretProtector secrets, Guid connectionId) : ICredentialSink
+    {
+        public async Task SaveAsync(SourceCredentials credentials, CancellationToken cancellationToken)
+        {
+            await using var command = platform.DataSource.CreateCommand(
+                "update source_connections set credentials_protected = $2, updated_at = now() where id = $1");
+            command.Parameters.AddWithValue(connectionId);
+            command.Parameters.AddWithValue(secrets.Protect(SecretPurposes.SourceCredentials, JsonSerializer.Serialize(credentials.Values)));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Write to {Schema}.{Table} failed upstream: {Reason}")]
+    private static partial void LogWriteFailed(ILogger logger, string schema, string table, string reason);
+}
