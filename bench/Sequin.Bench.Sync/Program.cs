@@ -216,7 +216,8 @@ internal static class Db
 
     public static async Task<T> ScalarAsync<T>(string cs, string sql)
     {
-        await using var connection = new NpgsqlConnection(cs);
+        // Unpooled: the harness must not hold idle connections to 100 databases next to the worker's.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cs) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, connection);
         return (T)(await cmd.ExecuteScalarAsync())!;

@@ -386,6 +386,13 @@ public sealed class SyncFlowTests(KestrelControlPlaneFactory factory) : IClassFi
             (await Should.ThrowAsync<PostgresException>(() => missing.ExecuteNonQueryAsync())).SqlState.ShouldBe("23502");
         }
 
+        // The id is the source's: changing it would escape the capture, so it is refused.
+        await using (var rename = new NpgsqlCommand("update salesforce.contact set id = 'mine' where id = $1", connection))
+        {
+            rename.Parameters.AddWithValue(id);
+            (await Should.ThrowAsync<PostgresException>(() => rename.ExecuteNonQueryAsync())).SqlState.ShouldBe("42501");
+        }
+
         // DELETE removes it upstream too.
         await using (var delete = new NpgsqlCommand("delete from salesforce.contact where id = $1", connection))
         {

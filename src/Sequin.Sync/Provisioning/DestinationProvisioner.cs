@@ -44,6 +44,13 @@ internal sealed partial class DestinationProvisioner(ILogger<DestinationProvisio
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'I', null, to_jsonb(n) from new_rows n;
           elsif tg_op = 'UPDATE' then
+            -- Old and new rows pair by id: a changed id would escape the capture. Only the proxy's write-back
+            -- of upstream-assigned ids (from temporary ids) may change it.
+            if exists (select from old_rows o where o.id not like '\_sequin\_tmp\_%'
+                       and not exists (select from new_rows n where n.id = o.id)) then
+              raise exception using errcode = '42501',
+                message = format('the id of %I.%I is assigned by the source and cannot be changed', tg_table_schema, tg_table_name);
+            end if;
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'U', to_jsonb(o), to_jsonb(n) from old_rows o join new_rows n on n.id = o.id;
           else

@@ -26,6 +26,9 @@ let page;
 
 async function shot(name, p = page) {
   shotNo += 1;
+  // Full-page shots from the top, so the fixed header sits where it belongs.
+  await p.evaluate(() => window.scrollTo(0, 0)).catch(() => {});
+  await p.waitForTimeout(300);
   await p.screenshot({ path: join(shots, `${String(shotNo).padStart(2, '0')}-${name}.png`), fullPage: true });
 }
 
@@ -288,6 +291,9 @@ describe('dashboard end to end', () => {
     await page.getByRole('table').waitFor();
     await shot('audit-log');
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto('/new');
+    await page.getByRole('button', { name: 'Connect Salesforce' }).waitFor();
+    await shot('phone-new-sync');
     await page.goto(`/syncs/${state.syncId}`);
     await page.getByTestId('table-row-Contact').waitFor();
     await shot('phone-sync-detail');

@@ -3,6 +3,7 @@ import {
   Alert, Button, Card, Center, Code, Group, List, Loader, Radio, Stack, Stepper, Text, TextInput, Textarea, Title,
 } from '@mantine/core';
 import { IconInfoCircle } from '@tabler/icons-react';
+import { useMediaQuery } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearchParams } from 'react-router';
 import { api } from '../api/endpoints';
@@ -23,6 +24,8 @@ export function NewSyncPage() {
   const navigate = useNavigate();
   const client = useQueryClient();
   const connectionId = params.get('connection');
+  const isPhone = useMediaQuery('(max-width: 36em)');
+  const stepText = (label: string, description: string) => (isPhone ? {} : { label, description });
   const oauthError = params.get('error');
   const [step, setStep] = useState(connectionId ? 1 : 0);
   const [selection, setSelection] = useState<Selection>({});
@@ -86,7 +89,7 @@ export function NewSyncPage() {
         </Alert>
       )}
       <Stepper active={step} onStepClick={(s) => (s === 0 || connectionId) && setStep(s)} allowNextStepsSelect={false} size="sm">
-        <Stepper.Step label="Source" description="Connect an API">
+        <Stepper.Step {...stepText('Source', 'Connect an API')} aria-label="Source">
           <Stack mt="md">
             <SourceChooser
               orgId={orgId}
@@ -101,7 +104,7 @@ export function NewSyncPage() {
           </Stack>
         </Stepper.Step>
 
-        <Stepper.Step label="Tables" description="Tables and columns">
+        <Stepper.Step {...stepText('Tables', 'Tables and columns')} aria-label="Tables">
           <Stack mt="md">
             {connection.data && (
               <Text size="sm">
@@ -141,7 +144,7 @@ export function NewSyncPage() {
           </Stack>
         </Stepper.Step>
 
-        <Stepper.Step label="Destination" description="Where data lands">
+        <Stepper.Step {...stepText('Destination', 'Where data lands')} aria-label="Destination">
           <Stack mt="md">
             <Radio.Group
               label="Destination database"
@@ -184,7 +187,7 @@ export function NewSyncPage() {
           </Stack>
         </Stepper.Step>
 
-        <Stepper.Step label="Create" description="Review and start">
+        <Stepper.Step {...stepText('Create', 'Review and start')} aria-label="Create">
           <Stack mt="md">
             <Card withBorder>
               <Stack gap="xs">

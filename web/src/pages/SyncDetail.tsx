@@ -1,7 +1,8 @@
 import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import {
-  Alert, Anchor, Badge, Button, Card, Center, Group, Loader, Progress, Stack, Table, Text, Title, Tooltip, Code, ActionIcon,
+  Alert, Anchor, Badge, Button, Card, Center, Group, Loader, Paper, Progress, Stack, Table, Text, Title, Tooltip, Code, ActionIcon,
 } from '@mantine/core';
+import { useMediaQuery } from '@mantine/hooks';
 import { IconAlertTriangle, IconPlayerPause, IconPlayerPlay, IconRefresh, IconTrash, IconCircleCheck } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
@@ -23,6 +24,7 @@ export default function SyncDetailPage() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
   const client = useQueryClient();
+  const isPhone = useMediaQuery('(max-width: 36em)');
   const sync = useQuery({
     queryKey: ['sync', orgId, syncId],
     queryFn: () => api.sync(orgId, syncId),
@@ -76,6 +78,8 @@ export default function SyncDetailPage() {
   const s = sync.data;
   const paused = s.state === 'paused';
   const allLive = s.tables.length > 0 && s.tables.every((t) => t.state === 'live');
+  // The sync's own state can trail its tables' by a poll; show what the tables say once they are all live.
+  const shownState = s.state === 'backfilling' && allLive ? 'live' : s.state;
   const errors = [
     ...(s.lastError ? [{ where: 'Sync', message: s.lastError }] : []),
     ...s.tables.filter((t) => t.lastError).map((t) => ({ where: t.object, message: t.lastError! })),
@@ -88,7 +92,7 @@ export default function SyncDetailPage() {
           <Anchor component={Link} to="/syncs" size="sm">← Syncs</Anchor>
           <Group gap="sm" mt={4}>
             <Title order={2}>{s.name || `Salesforce → ${s.schema}`}</Title>
-            <Badge color={stateColor[s.state] ?? 'gray'} variant="light" data-testid="sync-state">{s.state}</Badge>
+            <Badge color={stateColor[shownState] ?? 'gray'} variant="light" data-testid="sync-state">{shownState}</Badge>
           </Group>
           <Text size="sm" c="dimmed">
             Schema <Code>{s.schema}</Code> in the {s.destination.kind === 'hosted' ? 'hosted database' : 'your Postgres'} ·
@@ -124,6 +128,34 @@ export default function SyncDetailPage() {
 
       <Card withBorder padding="md">
         <Title order={4} mb="sm">Tables</Title>
+        {isPhone ? (
+          <Stack gap="sm">
+            {s.tables.map((t) => {
+              const pct = progressOf(t);
+              return (
+                <Paper key={t.object} withBorder p="sm" radius="md" data-testid={`table-row-${t.object}`}>
+                  <Group justify="space-between" wrap="nowrap">
+                    <Text fw={500}>{t.object}</Text>
+                    <Badge color={stateColor[t.state] ?? 'gray'} variant="light" data-testid={`table-state-${t.object}`}>{t.state}</Badge>
+                  </Group>
+                  <Code>{s.schema}.{t.table}</Code>
+                  <Progress
+                    mt="xs"
+                    value={pct ?? 100}
+                    striped={pct === null || t.state === 'backfilling'}
+                    animated={pct === null || t.state === 'backfilling'}
+                    color={t.state === 'error' ? 'red' : t.state === 'live' ? 'green' : 'indigo'}
+                    aria-label={`Backfill progress of ${t.object}`}
+                  />
+                  <Group justify="space-between" mt={4}>
+                    <Text size="xs" c="dimmed" data-testid={`table-rows-${t.object}`}>{formatRows(t)}</Text>
+                    <Text size="xs" c="dimmed">lag {formatLag(t.lagSeconds)} · {timeAgo(t.lastSyncedAt)}</Text>
+                  </Group>
+                </Paper>
+              );
+            })}
+          </Stack>
+        ) : (
         <Table.ScrollContainer minWidth={720}>
           <Table verticalSpacing="sm" highlightOnHover aria-label="Synced tables">
             <Table.Thead>
@@ -183,6 +215,7 @@ export default function SyncDetailPage() {
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
+        )}
         {s.tables.length === 0 && <Text c="dimmed" size="sm">This sync has no tables.</Text>}
       </Card>
 
