@@ -52,4 +52,28 @@ public sealed class EmbeddedPostgresTests
         var error = await Should.ThrowAsync<PostgresException>(() => connection.OpenAsync());
         error.SqlState.ShouldBe("28P01");
     }
+
+    [Fact]
+    public async Task StartAsync_FolderThePostgresUserCannotReach_ThrowsWithTheFix()
+    {
+        if (Environment.UserName != "root" || OperatingSystem.IsWindows())
+        {
+            return; // only root runs Postgres as another OS user
+        }
+
+        var privateParent = Path.Combine(Path.GetTempPath(), $"sequin-private-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(privateParent);
+        File.SetUnixFileMode(privateParent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { DataDirectory = Path.Combine(privateParent, "pg") });
+            var error = await Should.ThrowAsync<EmbeddedPostgresException>(() => cluster.StartAsync());
+            error.Message.ShouldContain("cannot reach");
+            error.Message.ShouldContain("chmod o+x");
+        }
+        finally
+        {
+            Directory.Delete(privateParent, recursive: true);
+        }
+    }
 }

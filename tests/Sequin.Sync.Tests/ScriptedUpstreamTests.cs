@@ -107,6 +107,30 @@ public sealed class ScriptedUpstreamTests
         script.Requests.Count.ShouldBe(3);
     }
 
+    [Fact]
+    public async Task DeleteLogNoLongerCoveringTheCursor_RequiresAResync()
+    {
+        var (connector, script) = Connect(
+            r => r.RequestUri!.AbsolutePath.EndsWith("/describe") ? Json(Describe) : null,
+            r => r.RequestUri!.AbsolutePath.Contains("/deleted") ? Json($$"""
+                {"deletedRecords":[],"earliestDateAvailable":"{{DateTime.UtcNow.AddHours(-1):yyyy-MM-ddTHH:mm:ss}}.000+0000","latestDateCovered":"{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss}}.000+0000"}
+                """) : null,
+            _ => Json("""{"totalSize":0,"done":true,"records":[]}"""));
+        var polled = DateTime.UtcNow.AddHours(-3).ToString("O");
+
+        // Last read 3 h ago (more than DeleteLogCheckAfter), the recycle bin starts 1 h ago: deletes may be lost.
+        await Should.ThrowAsync<SourceResyncRequiredException>(() =>
+            connector.ReadChangesAsync(new ReadRequest("Contact", Fields), $$"""{"modstamp":"{{polled}}","polled":"{{polled}}"}""", default));
+        script.Requests.ShouldContain(u => u.Contains("/sobjects/Contact/deleted/?start="));
+
+        // A recent cursor is not checked; a 20-day-old one is beyond any delete log.
+        var recent = DateTime.UtcNow.AddMinutes(-1).ToString("O");
+        (await connector.ReadChangesAsync(new ReadRequest("Contact", Fields), $$"""{"modstamp":"{{recent}}","polled":"{{recent}}"}""", default)).HasMore.ShouldBeFalse();
+        var old = DateTime.UtcNow.AddDays(-20).ToString("O");
+        await Should.ThrowAsync<SourceResyncRequiredException>(() =>
+            connector.ReadChangesAsync(new ReadRequest("Contact", Fields), $$"""{"modstamp":"{{old}}","polled":"{{old}}"}""", default));
+    }
+
     /// <summary>Answers each request with the first script entry that returns a response.</summary>
     private sealed class Script(Func<HttpRequestMessage, HttpResponseMessage?>[] responses) : HttpMessageHandler
     {

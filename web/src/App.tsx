@@ -1,7 +1,8 @@
 import { lazy, Suspense } from 'react';
 import { MantineProvider, Center, Loader } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { ApiError } from './api/errors';
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
 import { theme } from './theme';
 import { RequireSession } from './session';
@@ -17,9 +18,20 @@ import { AuditLogPage } from './pages/AuditLog';
 
 const SyncDetailPage = lazy(() => import('./pages/SyncDetail'));
 
-const queryClient = new QueryClient({
+// A 401 anywhere means the session ended: forget who we were, so the gate sends the user to sign in.
+const onError = (error: unknown) => {
+  if (error instanceof ApiError && error.status === 401 && queryClient.getQueryData(['me'])) {
+    queryClient.setQueryData(['me'], null);
+  }
+};
+const queryClient: QueryClient = new QueryClient({
+  queryCache: new QueryCache({ onError }),
+  mutationCache: new MutationCache({ onError }),
   defaultOptions: {
-    queries: { retry: 1, refetchOnWindowFocus: true },
+    queries: {
+      retry: (count, error) => !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+      refetchOnWindowFocus: true,
+    },
   },
 });
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,13 +38,19 @@ internal sealed partial class DemoSeeder(
     IServiceProvider services,
     IOptions<DemoOptions> options,
     SalesforceSandbox sandbox,
-    IServer server,
+    IConfiguration configuration,
     DemoState state,
     ILogger<DemoSeeder> logger) : IHostedLifecycleService
 {
     private static readonly string[] Objects = ["Account", "Contact", "Opportunity", "Lead"];
 
-    public async Task StartedAsync(CancellationToken cancellationToken)
+    private Prepared? _prepared;
+
+    /// <summary>
+    /// Before any hosted service starts (so before the sync workers pick up the demo sync): the sandbox org, the demo
+    /// user and organization, and the connection with freshly issued tokens — all in-process, no HTTP needed.
+    /// </summary>
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
         if (!options.Value.Enabled)
         {
@@ -53,7 +59,7 @@ internal sealed partial class DemoSeeder(
 
         try
         {
-            await SeedAsync(cancellationToken);
+            _prepared = await PrepareAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -63,10 +69,31 @@ internal sealed partial class DemoSeeder(
         }
     }
 
-    private async Task SeedAsync(CancellationToken cancellationToken)
+    /// <summary>Once the server listens (before the banner): create the sync (first run) or resync it (later runs).</summary>
+    public async Task StartedAsync(CancellationToken cancellationToken)
+    {
+        if (_prepared is not { } prepared)
+        {
+            return;
+        }
+
+        try
+        {
+            await FinishAsync(prepared, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            state.Problem = e.Message;
+            LogFailed(logger, e);
+        }
+    }
+
+    private sealed record Prepared(Guid OrgId, Guid ConnectionId, string SandboxOrgId, string Password);
+
+    private async Task<Prepared> PrepareAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var baseUrl = ListenBase();
+        var baseUrl = ConfiguredBase();
         var sandboxOrg = sandbox.GetOrg("demo") ?? sandbox.CreateOrg(new SandboxOrgSpec
         {
             Name = "demo",
@@ -142,14 +169,22 @@ internal sealed partial class DemoSeeder(
         connection.UpdatedAt = now;
         await db.SaveChangesAsync(cancellationToken);
 
-        sp.GetRequiredService<TenantScope>().Enter(orgId);
-        var sync = await db.Syncs.Where(s => s.OrgId == orgId && s.SchemaName == "salesforce").SingleOrDefaultAsync(cancellationToken);
+        return new Prepared(orgId, connection.Id, sandboxOrg.OrgId, password);
+    }
+
+    private async Task FinishAsync(Prepared prepared, CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var sp = scope.ServiceProvider;
+        var db = sp.GetRequiredService<PlatformDbContext>();
+        sp.GetRequiredService<TenantScope>().Enter(prepared.OrgId);
+        var sync = await db.Syncs.Where(s => s.OrgId == prepared.OrgId && s.SchemaName == "salesforce").SingleOrDefaultAsync(cancellationToken);
         if (sync is null)
         {
-            var result = await sp.GetRequiredService<CreateSyncCommand>().ExecuteAsync(new CreateSyncRequest(connection.Id, "salesforce", null,
+            var result = await sp.GetRequiredService<CreateSyncCommand>().ExecuteAsync(new CreateSyncRequest(prepared.ConnectionId, "salesforce", null,
                 Objects.Select(o => new SyncTableRequest(o, null)).ToList(), 1000, "Demo"), cancellationToken);
             state.SyncId = result.SyncId ?? throw new InvalidOperationException($"demo sync: {result.Error}");
-            LogCreated(logger, sandboxOrg.OrgId);
+            LogCreated(logger, prepared.SandboxOrgId);
         }
         else
         {
@@ -167,13 +202,13 @@ internal sealed partial class DemoSeeder(
                 await control.ResyncAsync(sync.Id, table, cancellationToken);
             }
 
-            LogRefreshed(logger, sandboxOrg.OrgId);
+            LogRefreshed(logger, prepared.SandboxOrgId);
         }
 
         var instructions = await sp.GetRequiredService<ConnectionInstructionsQuery>().GetAsync(state.SyncId.Value, reveal: true, cancellationToken);
-        state.Email = settings.Email;
-        state.Password = password;
-        state.OrgId = orgId;
+        state.Email = options.Value.Email;
+        state.Password = prepared.Password;
+        state.OrgId = prepared.OrgId;
         state.ProxyUrl = instructions?.Proxy.Url;
         state.DirectUrl = instructions?.Direct?.Url;
     }
@@ -197,11 +232,17 @@ internal sealed partial class DemoSeeder(
         return password;
     }
 
-    private string ListenBase() =>
-        (server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1:8080")
-            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>The address this host will listen on (from configuration: the server has not bound yet).</summary>
+    private string ConfiguredBase()
+    {
+        var urls = configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } u ? u : configuration["Sequin:Http:Urls"] ?? "http://127.0.0.1:8080";
+        return urls.Split(';', StringSplitOptions.RemoveEmptyEntries)[0]
+            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://*", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)
+            .TrimEnd('/');
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -72,6 +72,14 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         {
             // The server runs as 'postgres': it must own its folders.
             await RunAsync("chown", ["-R", "postgres:postgres", Root], asPostgres: false, cancellationToken);
+            var (reachable, _) = await RunAsync("test", ["-w", Root], asPostgres: true, cancellationToken);
+            if (reachable != 0)
+            {
+                throw new EmbeddedPostgresException(
+                    $"the postgres OS user cannot reach {Root} (Postgres runs as 'postgres' when Sequin runs as root): " +
+                    $"every parent folder must be searchable, e.g. chmod o+x {Path.GetDirectoryName(Root)}; " +
+                    "or set Sequin:Platform:Embedded:DataDirectory to a folder outside private directories");
+            }
         }
 
         if (!File.Exists(Path.Combine(DataDir, "PG_VERSION")))

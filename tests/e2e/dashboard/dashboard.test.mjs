@@ -246,7 +246,14 @@ describe('dashboard end to end', () => {
     const sf = await soql(`SELECT Id, Email FROM Contact WHERE Email = '${newEmail}'`);
     assert.equal(sf.totalSize, 1, 'the contact exists in Salesforce');
     // In the dashboard: the row count of salesforce.contact goes up.
-    await page.getByTestId('table-rows-Contact').filter({ hasText: /^61\b/ }).waitFor({ timeout: 45_000 });
+    const rows = page.getByTestId('table-rows-Contact');
+    const deadline = Date.now() + 45_000;
+    let shown = await rows.textContent();
+    while (!/^61\b/.test(shown) && Date.now() < deadline) {
+      await page.waitForTimeout(1000);
+      shown = await rows.textContent();
+    }
+    assert.match(shown, /^61\b/, `the dashboard's row count for Contact after the insert (was "${state.contactRows}")`);
     await page.getByTestId('table-row-Contact').scrollIntoViewIfNeeded();
     await shot('after-insert');
   }, 90_000);

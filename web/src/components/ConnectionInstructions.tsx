@@ -8,7 +8,7 @@ import type { ConnectionEndpoint, ConnectionInstructions as Instructions } from 
 import { CopyField } from './CopyField';
 import { ErrorBanner } from './ErrorBanner';
 
-const MASK = '••••••••••••';
+const MASK = '••••••••';
 
 export interface ConnectionInstructionsProps {
   orgId: string;

@@ -23,8 +23,8 @@ export function CopyField({ label, value, display, testId, extra }: { label: str
         {extra}
         <CopyButton value={value} timeout={1500}>
           {({ copied, copy }) => (
-            <Tooltip label={copied ? 'Copied' : `Copy ${label.toLowerCase()}`} withArrow>
-              <ActionIcon variant="light" color={copied ? 'teal' : 'gray'} size="lg" onClick={copy} aria-label={`Copy ${label.toLowerCase()}`}>
+            <Tooltip label={copied ? 'Copied' : value ? `Copy ${label.toLowerCase()}` : `Reveal to copy the ${label.toLowerCase()}`} withArrow>
+              <ActionIcon variant="light" color={copied ? 'teal' : 'gray'} size="lg" onClick={copy} disabled={!value} aria-label={`Copy ${label.toLowerCase()}`}>
                 {copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
               </ActionIcon>
             </Tooltip>

@@ -40,7 +40,7 @@ export function AuditLogPage() {
                     <Table.Td style={{ whiteSpace: 'nowrap' }}>{new Date(e.at).toLocaleString()}</Table.Td>
                     <Table.Td>{e.actorEmail ?? (e.actorApiKeyId ? `API key ${e.actorApiKeyId.slice(0, 8)}` : 'system')}</Table.Td>
                     <Table.Td><Code>{e.action}</Code></Table.Td>
-                    <Table.Td>{e.targetType ? `${e.targetType} ${e.targetId?.slice(0, 8) ?? ''}` : '—'}</Table.Td>
+                    <Table.Td>{e.targetType ? <span title={e.targetId ?? undefined}>{e.targetType} <Code>…{e.targetId?.slice(-8) ?? ''}</Code></span> : '—'}</Table.Td>
                     <Table.Td>{e.remoteIp ?? '—'}</Table.Td>
                   </Table.Tr>
                 ))}

@@ -88,6 +88,11 @@ export function NewSyncPage() {
           {oauthError}
         </Alert>
       )}
+      {isPhone && step < 4 && (
+        <Text size="sm" fw={600} c="indigo.7">
+          Step {step + 1} of 4 · {['Connect a source', 'Tables and columns', 'Destination', 'Review and create'][step]}
+        </Text>
+      )}
       <Stepper active={step} onStepClick={(s) => (s === 0 || connectionId) && setStep(s)} allowNextStepsSelect={false} size="sm">
         <Stepper.Step {...stepText('Source', 'Connect an API')} aria-label="Source">
           <Stack mt="md">

@@ -8,12 +8,34 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api } from '../api/endpoints';
 import { ApiError, describeError } from '../api/errors';
-import type { Sync } from '../api/types';
+import type { Sync, SyncTable } from '../api/types';
 import { ConnectionInstructions } from '../components/ConnectionInstructions';
 import { ErrorBanner } from '../components/ErrorBanner';
 import { formatLag, formatRows, progressOf, stateColor, timeAgo } from '../components/syncFormat';
 import type { Sample } from '../components/SyncChart';
 import { useSession } from '../session';
+
+/** Backfill progress; striped and animated while running, indeterminate (full, striped) when the total is unknown. */
+function TableProgress({ table: t, pct, mt }: { table: SyncTable; pct: number | null; mt?: string }) {
+  const running = pct === null || t.state === 'backfilling';
+  return (
+    <Progress.Root size="md" mt={mt}>
+      <Progress.Section
+        value={pct ?? 100}
+        striped={running}
+        animated={running}
+        color={t.state === 'error' ? 'red' : t.state === 'live' ? 'green' : 'indigo'}
+        withAria={false}
+        role="progressbar"
+        aria-label={`Backfill progress of ${t.object}`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pct ?? undefined}
+        aria-valuetext={pct === null ? 'unknown total' : `${pct}%`}
+      />
+    </Progress.Root>
+  );
+}
 
 const SyncChart = lazy(() => import('../components/SyncChart'));
 const MAX_SAMPLES = 120;
@@ -139,14 +161,7 @@ export default function SyncDetailPage() {
                     <Badge color={stateColor[t.state] ?? 'gray'} variant="light" data-testid={`table-state-${t.object}`}>{t.state}</Badge>
                   </Group>
                   <Code>{s.schema}.{t.table}</Code>
-                  <Progress
-                    mt="xs"
-                    value={pct ?? 100}
-                    striped={pct === null || t.state === 'backfilling'}
-                    animated={pct === null || t.state === 'backfilling'}
-                    color={t.state === 'error' ? 'red' : t.state === 'live' ? 'green' : 'indigo'}
-                    aria-label={`Backfill progress of ${t.object}`}
-                  />
+                  <TableProgress mt="xs" table={t} pct={pct} />
                   <Group justify="space-between" mt={4}>
                     <Text size="xs" c="dimmed" data-testid={`table-rows-${t.object}`}>{formatRows(t)}</Text>
                     <Text size="xs" c="dimmed">lag {formatLag(t.lagSeconds)} · {timeAgo(t.lastSyncedAt)}</Text>
@@ -180,15 +195,7 @@ export default function SyncDetailPage() {
                       <Badge color={stateColor[t.state] ?? 'gray'} variant="light" data-testid={`table-state-${t.object}`}>{t.state}</Badge>
                     </Table.Td>
                     <Table.Td>
-                      <Progress
-                        value={pct ?? 100}
-                        striped={pct === null || t.state === 'backfilling'}
-                        animated={pct === null || t.state === 'backfilling'}
-                        color={t.state === 'error' ? 'red' : t.state === 'live' ? 'green' : 'indigo'}
-                        aria-label={`Backfill progress of ${t.object}`}
-                        aria-valuetext={pct === null ? 'unknown total' : `${pct}%`}
-                        size="md"
-                      />
+                      <TableProgress table={t} pct={pct} />
                       <Text size="xs" c="dimmed" mt={4} data-testid={`table-rows-${t.object}`}>
                         {formatRows(t)}
                       </Text>

@@ -17,3 +17,10 @@ if (!window.matchMedia) {
 class RO { observe() {} unobserve() {} disconnect() {} }
 (window as unknown as { ResizeObserver: unknown }).ResizeObserver ??= RO;
 Element.prototype.scrollIntoView ??= function () {};
+// Textarea autosize listens to font loading.
+if (!(document as unknown as { fonts?: unknown }).fonts) {
+  Object.defineProperty(document, 'fonts', {
+    value: { addEventListener: () => {}, removeEventListener: () => {}, ready: Promise.resolve() },
+    configurable: true,
+  });
+}

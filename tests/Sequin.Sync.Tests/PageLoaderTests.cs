@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Sequin.Sources;
+using Sequin.Sync.Engine;
+using Sequin.Sync.Loading;
+using Sequin.Sync.Provisioning;
+using Shouldly;
+
+namespace Sequin.Sync.Tests;
+
+/// <summary>A page and its cursor commit together or not at all.</summary>
+public sealed class PageLoaderTests
+{
+    private static readonly SourceObject Contact = new("Contact", "Id", "SystemModstamp",
+    [
+        new("Id", "id", FieldKind.Text, false, false, false),
+        new("SystemModstamp", "datetime", FieldKind.Timestamp, false, false, false),
+        new("LastName", "string", FieldKind.Text, false, true, true),
+        new("NumberOfEmployees", "int", FieldKind.Integer, false, true, true),
+    ]);
+
+    private static async Task<(string Destination, TableModel Model)> ProvisionAsync()
+    {
+        var destination = await Destination.CreateAsync();
+        await using var sync = SyncRunner.OpenDestination(destination);
+        await using var connection = await sync.OpenConnectionAsync();
+        var provisioner = new DestinationProvisioner(NullLogger<DestinationProvisioner>.Instance);
+        await provisioner.EnsureSchemaAsync(connection, "salesforce", default);
+        var model = TableModel.Build("salesforce", "contact", "salesforce", Guid.Empty, Contact, null);
+        await provisioner.EnsureTableAsync(connection, model, default);
+        return (destination, model);
+    }
+
+    private static SourceRecord Record(string id, DateTime version, string name, object? employees) =>
+        new(id, [version, name, employees], version);
+
+    [Fact]
+    public async Task FailingPage_CommitsNeitherRowsNorCursor()
+    {
+        var (destination, model) = await ProvisionAsync();
+        await using var sync = SyncRunner.OpenDestination(destination);
+        var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        await PageLoader.LoadAsync(sync, model, [Record("003A", t0, "Ada", 1)], [], new CursorUpdate("backfilling", "cursor-1", null, null), false, default);
+
+        // The second page breaks half-way through the COPY (a value of the wrong CLR type for its column).
+        var bad = new[] { Record("003B", t0, "Bob", 2), Record("003C", t0, "Cy", "not an int") };
+        await Should.ThrowAsync<Exception>(() => PageLoader.LoadAsync(sync, model, bad, ["003A"], new CursorUpdate("backfilling", "cursor-2", null, null), false, default));
+
+        (await Destination.ScalarAsync<string>(destination, "select cursor from salesforce._sync where table_name = 'contact'")).ShouldBe("cursor-1");
+        (await Destination.ScalarAsync<string>(destination, "select string_agg(id, ',' order by id) from salesforce.contact")).ShouldBe("003A");
+        (await Destination.ScalarAsync<long>(destination, "select rows from salesforce._sync where table_name = 'contact'")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task OlderVersion_DoesNotOverwriteNewer_AndReplaysAreIdempotent()
+    {
+        var (destination, model) = await ProvisionAsync();
+        await using var sync = SyncRunner.OpenDestination(destination);
+        var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        await PageLoader.LoadAsync(sync, model, [Record("003A", t0.AddSeconds(10), "New", 1)], [], new CursorUpdate("live", "c1", null, null), true, default);
+        var replay = await PageLoader.LoadAsync(sync, model, [Record("003A", t0, "Old", 1), Record("003A", t0.AddSeconds(10), "New", 1)], [],
+            new CursorUpdate("live", "c2", null, null), true, default);
+        replay.Inserted.ShouldBe(0);
+        replay.Updated.ShouldBe(0);
+        (await Destination.ScalarAsync<string>(destination, "select last_name from salesforce.contact where id = '003A'")).ShouldBe("New");
+        (await Destination.ScalarAsync<long>(destination, "select rows from salesforce._sync where table_name = 'contact'")).ShouldBe(1);
+    }
+}
