@@ -44,10 +44,22 @@ public interface ISourceConnector : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<WriteResult>> WriteAsync(WriteBatch batch, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// About how many records <paramref name="objectName"/> has now (Salesforce <c>SELECT COUNT()</c>), for backfill
+    /// progress; null when the source cannot tell cheaply. Never required for correctness.
+    /// </summary>
+    Task<long?> EstimateCountAsync(string objectName, CancellationToken cancellationToken) => Task.FromResult<long?>(null);
+
+    /// <summary>The account's API usage as the source last reported it (Salesforce <c>Sforce-Limit-Info</c>); null before the first call or when the source does not report it.</summary>
+    ApiUsage? Usage => null;
+
     /// <summary>Refreshes the access token now (also done automatically on an expired session).</summary>
     /// <exception cref="SourceAuthException">the refresh token was revoked: the user must reconnect.</exception>
     Task RefreshCredentialsAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>Requests used of the account's daily API allocation (Salesforce: <c>api-usage=Used/Max</c>).</summary>
+public sealed record ApiUsage(long Used, long Max);
 
 /// <summary>Batch sizes and rate limits a connector declares.</summary>
 /// <param name="MaxWriteBatch">Records per write request (Salesforce 200, HubSpot 100, Airtable 10).</param>

@@ -25,6 +25,9 @@ internal sealed partial class SalesforceApiClient(
 
     public string ApiBase => $"/services/data/v{options.ApiVersion}";
 
+    /// <summary>Org-wide daily API usage as last seen in <c>Sforce-Limit-Info</c> (0/0 before the first response).</summary>
+    public (long Used, long Max) DailyUsage => budget.DailyUsage;
+
     public SourceCredentials Credentials => Volatile.Read(ref _credentials);
 
     private string InstanceUrl => (Credentials.Get("instance_url") ?? throw new SourceAuthException("the connection has no instance_url")).TrimEnd('/');

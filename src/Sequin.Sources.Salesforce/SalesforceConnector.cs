@@ -76,6 +76,16 @@ internal sealed class SalesforceConnector(SalesforceApiClient api, SalesforceOpt
         }
     }
 
+    public ApiUsage? Usage => api.DailyUsage is (var used, var max) && max > 0 ? new ApiUsage(used, max) : null;
+
+    public async Task<long?> EstimateCountAsync(string objectName, CancellationToken cancellationToken)
+    {
+        using var response = await api.SendAsync(HttpMethod.Get, $"{api.ApiBase}/query?q={Uri.EscapeDataString($"SELECT COUNT() FROM {objectName}")}",
+            null, idempotent: true, cancellationToken, query: true);
+        return response.Body?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("totalSize", out var total)
+            && total.TryGetInt64(out var count) ? count : null;
+    }
+
     public async Task<BackfillPage> ReadBackfillPageAsync(ReadRequest request, string? cursor, CancellationToken cancellationToken)
     {
         var state = cursor is null ? new BackfillCursor() : Deserialize<BackfillCursor>(cursor);

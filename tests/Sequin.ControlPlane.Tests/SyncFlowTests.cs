@@ -74,6 +74,18 @@ public sealed class SyncFlowTests(KestrelControlPlaneFactory factory) : IClassFi
         var live = await WaitForLiveAsync(tenant, syncId, TimeSpan.FromSeconds(90));
         var contactTable = live.GetProperty("tables").EnumerateArray().Single(t => t.GetProperty("object").GetString() == "Contact");
         contactTable.GetProperty("table").GetString().ShouldBe("contact");
+        contactTable.GetProperty("rowsEstimated").GetInt64().ShouldBe(12, "backfill progress is rows done / rows estimated");
+        contactTable.GetProperty("rowsDone").GetInt64().ShouldBe(12);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (live.GetProperty("apiUsage").ValueKind == JsonValueKind.Null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            live = await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs/{syncId}")).JsonAsync();
+        }
+
+        var usage = live.GetProperty("apiUsage");
+        usage.GetProperty("max").GetInt64().ShouldBe(100_000, "the sandbox org's daily allocation");
+        usage.GetProperty("used").GetInt64().ShouldBeGreaterThan(0);
 
         var instructions = await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs/{syncId}/connection-instructions?reveal=true")).JsonAsync();
         var proxy = instructions.GetProperty("proxy");

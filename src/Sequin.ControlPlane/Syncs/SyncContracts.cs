@@ -24,7 +24,13 @@ public sealed record UpdateSyncRequest(IReadOnlyList<SyncTableRequest>? Tables, 
 
 /// <summary>A sync and the state of each of its tables.</summary>
 public sealed record SyncResponse(Guid Id, string? Name, string Schema, string State, Guid ConnectionId, DestinationSummary Destination,
-    int PollIntervalMs, DateTimeOffset CreatedAt, string? LastError, IReadOnlyList<SyncTableResponse> Tables);
+    int PollIntervalMs, DateTimeOffset CreatedAt, string? LastError, IReadOnlyList<SyncTableResponse> Tables, ApiUsageResponse? ApiUsage);
+
+/// <summary>
+/// The connection's daily API budget as the source last reported it (Salesforce <c>Sforce-Limit-Info</c>):
+/// requests used, the allocation, the share used (0–1) and when it was read. Shared by every sync of the connection.
+/// </summary>
+public sealed record ApiUsageResponse(long Used, long Max, double Share, DateTimeOffset At);
 
 /// <summary>Where a sync writes.</summary>
 public sealed record DestinationSummary(Guid Id, string Kind, string Host, int Port, string Database);

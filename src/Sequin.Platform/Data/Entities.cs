@@ -89,6 +89,11 @@ public sealed class SourceConnection
     public double? RequestsPerSecond { get; set; }
     /// <summary>Share of the daily API allocation, in (0, 1]; null takes the host default.</summary>
     public double? DailyShare { get; set; }
+    /// <summary>Daily API requests used, as the source last reported (0007_status.sql).</summary>
+    public long? ApiUsed { get; set; }
+    /// <summary>Daily API allocation, as the source last reported.</summary>
+    public long? ApiMax { get; set; }
+    public DateTimeOffset? ApiUsageAt { get; set; }
 }
 
 /// <summary>A Postgres database that receives synced tables: the org's hosted database or the customer's own.</summary>

@@ -107,6 +107,7 @@ internal sealed partial class SyncRunner(
         var selectionKey = control?.SelectionKey;
         var nextSchemaRefresh = time.GetUtcNow() + _options.SchemaRefreshInterval;
         var nextBalanceCheck = time.GetUtcNow() + TimeSpan.FromSeconds(Random.Shared.Next(3, 8));
+        var nextUsageWrite = time.GetUtcNow();
         await store.SetStateAsync(syncId, tables.Any(t => t.State == "backfilling") ? "backfilling" : "live", null, cancellationToken);
         try
         {
@@ -156,8 +157,15 @@ internal sealed partial class SyncRunner(
                     if (tables.FirstOrDefault(t => t.Spec.Id == tableId) is { } table)
                     {
                         await ResetForBackfillAsync(destination, table, "resync requested", cancellationToken);
+                        await EstimateAsync(table, connector, cancellationToken);
                         await store.ClearResyncAsync(tableId, requestedAt, cancellationToken);
                     }
+                }
+
+                if (connector.Usage is { } usage && time.GetUtcNow() >= nextUsageWrite)
+                {
+                    nextUsageWrite = time.GetUtcNow() + TimeSpan.FromSeconds(10);
+                    await store.SetApiUsageAsync(spec.ConnectionId, usage, cancellationToken);
                 }
 
                 var moreNow = false;
@@ -227,6 +235,12 @@ internal sealed partial class SyncRunner(
             if (table.Failures > 0 || table.MirrorDue(time))
             {
                 table.Failures = 0;
+                if (table.State == "live" && await ExactRowCountAsync(destination, spec.Schema, table.Model.Table, cancellationToken) is { } exact)
+                {
+                    // Rows written through the proxy arrive here as updates, so the running count misses them.
+                    table.Rows = exact;
+                }
+
                 await store.UpdateTableAsync(table.Spec.Id, table.State, table.Rows, null, cancellationToken);
                 table.Mirrored(time);
                 if (table.ErrorShown)
@@ -376,6 +390,39 @@ internal sealed partial class SyncRunner(
         }
     }
 
+    /// <summary>The exact row count of a synced table when it is small (planner estimate under 1,000,000 rows), else null.</summary>
+    private static async Task<long?> ExactRowCountAsync(NpgsqlDataSource destination, string schema, string table, CancellationToken cancellationToken)
+    {
+        await using var connection = await destination.OpenConnectionAsync(cancellationToken);
+        await using (var estimate = new NpgsqlCommand("select c.reltuples from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2", connection))
+        {
+            estimate.Parameters.AddWithValue(schema);
+            estimate.Parameters.AddWithValue(table);
+            if (await estimate.ExecuteScalarAsync(cancellationToken) is not float tuples || tuples >= 1_000_000)
+            {
+                return null;
+            }
+        }
+
+        await using var count = new NpgsqlCommand($"select count(*) from {Naming.Qualified(schema, table)}", connection);
+        return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Backfill progress: how many rows the source has now (best effort; a failure leaves the estimate empty).</summary>
+    private async Task EstimateAsync(TableRuntime table, ISourceConnector connector, CancellationToken cancellationToken)
+    {
+        long? estimate = null;
+        try
+        {
+            estimate = await connector.EstimateCountAsync(table.Request.Object, cancellationToken);
+        }
+        catch (SourceException)
+        {
+        }
+
+        await store.SetEstimateAsync(table.Spec.Id, estimate, cancellationToken);
+    }
+
     private async Task<TableRuntime> ProvisionAsync(SyncSpec spec, SyncTableSpec tableSpec, ISourceConnector connector, NpgsqlDataSource destination,
         CancellationToken cancellationToken)
     {
@@ -415,6 +462,11 @@ internal sealed partial class SyncRunner(
         else
         {
             await SetStateAsync(destination, runtime, "backfilling", cancellationToken);
+        }
+
+        if (runtime.State == "backfilling")
+        {
+            await EstimateAsync(runtime, connector, cancellationToken);
         }
 
         return runtime;

@@ -227,6 +227,15 @@ internal sealed class SyncStore(PlatformDatabase platform, ISecretProtector secr
             where id = $1
             """, cancellationToken, tableId, state, (object?)rows ?? DBNull.Value, (object?)lastError ?? DBNull.Value);
 
+    /// <summary>Records the estimated row count of a table at the start of a backfill (progress = rows / estimate).</summary>
+    public Task SetEstimateAsync(Guid tableId, long? estimate, CancellationToken cancellationToken) =>
+        ExecuteAsync("update sync_tables set rows_estimated = $2 where id = $1", cancellationToken, tableId, (object?)estimate ?? DBNull.Value);
+
+    /// <summary>Records the connection's daily API usage as the source reported it.</summary>
+    public Task SetApiUsageAsync(Guid connectionId, ApiUsage usage, CancellationToken cancellationToken) =>
+        ExecuteAsync("update source_connections set api_used = $2, api_max = $3, api_usage_at = now() where id = $1",
+            cancellationToken, connectionId, usage.Used, usage.Max);
+
     /// <summary>Clears a resync request the job has acted on (unless a newer one arrived).</summary>
     public Task ClearResyncAsync(Guid tableId, DateTimeOffset requestedAt, CancellationToken cancellationToken) =>
         ExecuteAsync("update sync_tables set resync_requested_at = null where id = $1 and resync_requested_at <= $2",
