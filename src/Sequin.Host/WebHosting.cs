@@ -43,12 +43,15 @@ internal static class WebHosting
                 c.Context.Response.Headers.CacheControl = c.File.Name == "index.html" ? "no-cache" : "public, max-age=31536000, immutable";
             },
         });
-        app.MapFallback(async context =>
+        // Client-side routes get index.html — as middleware, not a fallback endpoint: a fallback route would also
+        // "match" API requests that their endpoint refused (415 wrong content type, 405) and hide those answers.
+        app.Use(async (context, next) =>
         {
             var path = context.Request.Path.Value ?? "/";
-            if (ServerPrefixes.Any(p => path.StartsWith(p, StringComparison.OrdinalIgnoreCase)) || Path.HasExtension(path))
+            if (context.GetEndpoint() is not null || !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+                || ServerPrefixes.Any(p => path.StartsWith(p, StringComparison.OrdinalIgnoreCase)) || Path.HasExtension(path))
             {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                await next(context);
                 return;
             }
 

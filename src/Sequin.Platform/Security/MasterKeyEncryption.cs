@@ -29,11 +29,23 @@ public sealed class SecretsOptions
             var path = Path.GetFullPath(MasterKeyFile);
             if (!File.Exists(path))
             {
+                // Written to a private temp file and moved into place without overwriting: two hosts starting
+                // together never read a half-written key, and the first one's key wins.
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                File.WriteAllText(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+                var temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+                File.WriteAllText(temp, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
                 if (!OperatingSystem.IsWindows())
                 {
-                    File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                    File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+
+                try
+                {
+                    File.Move(temp, path, overwrite: false);
+                }
+                catch (IOException) when (File.Exists(path))
+                {
+                    File.Delete(temp);
                 }
             }
 
