@@ -415,4 +415,55 @@ public sealed class SyncFlowTests(KestrelControlPlaneFactory factory) : IClassFi
         Sandbox.CountRecords(sandboxOrg, "Contact").ShouldBe(before);
         (await SandboxRecordAsync(sandboxOrg, "Contact", id)).ShouldBeNull();
     }
+
+    [Fact]
+    public async Task ExternalDestination_CustomersOwnPostgres_SyncsThereAndProxyWritesReachSalesforce()
+    {
+        var (tenant, connectionId, sandboxOrg) = await ConnectAsync(accounts: 2);
+        var own = await Sequin.Testing.PostgresServer.Instance.CreateDatabaseAsync("own");
+        try
+        {
+            var unreachable = await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/syncs", new
+            {
+                connectionId,
+                destination = new { kind = "external", connectionString = $"Host=127.0.0.1;Port={Sequin.Platform.Database.EmbeddedPostgres.FindFreePort()};Database=x;Username=u;Password=p" },
+                tables = new[] { new { @object = "Account", fields = (string[]?)null } },
+            });
+            unreachable.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await unreachable.JsonAsync()).GetProperty("errors").GetProperty("destination.connectionString")[0].GetString()!.ShouldContain("Cannot connect");
+
+            var created = await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/syncs", new
+            {
+                connectionId,
+                schema = "crm",
+                destination = new { kind = "external", connectionString = own },
+                tables = new[] { new { @object = "Account", fields = (string[]?)null } },
+            });
+            created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+            var sync = await created.JsonAsync();
+            sync.GetProperty("destination").GetProperty("kind").GetString().ShouldBe("external");
+            var syncId = sync.GetProperty("id").GetGuid();
+            await WaitForLiveAsync(tenant, syncId, TimeSpan.FromSeconds(90));
+
+            await using (var direct = new NpgsqlConnection(own))
+            {
+                await direct.OpenAsync();
+                await using var count = new NpgsqlCommand("select count(*) from crm.account", direct);
+                ((long)(await count.ExecuteScalarAsync())!).ShouldBe(2);
+            }
+
+            var instructions = await (await tenant.Client.GetAsync($"/api/v1/orgs/{tenant.OrgId}/syncs/{syncId}/connection-instructions?reveal=true")).JsonAsync();
+            await using var proxy = new NpgsqlConnection(Endpoint(instructions.GetProperty("proxy")).ConnectionString);
+            await proxy.OpenAsync();
+            await using var insert = new NpgsqlCommand("insert into crm.account (name) values ('Own Postgres Inc') returning id", proxy);
+            var id = (string)(await insert.ExecuteScalarAsync())!;
+            id.ShouldStartWith("001");
+            (await SandboxRecordAsync(sandboxOrg, "Account", id))!.Value.GetProperty("Name").GetString().ShouldBe("Own Postgres Inc");
+        }
+        finally
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            await Sequin.Testing.PostgresServer.Instance.DropDatabaseAsync(own);
+        }
+    }
 }
