@@ -172,6 +172,7 @@ public static class ControlPlaneExtensions
         services.AddScoped<IValidator<CreateSyncRequest>, CreateSyncRequestValidator>();
         services.AddScoped<IValidator<UpdateSyncRequest>, UpdateSyncRequestValidator>();
         services.AddScoped<IValidator<RotateCredentialsRequest>, RotateCredentialsRequestValidator>();
+        services.AddScoped<IValidator<TestDestinationRequest>, TestDestinationRequestValidator>();
         services.AddScoped<IValidator<StartOAuthRequest>, StartOAuthRequestValidator>();
         return services;
     }
@@ -218,6 +219,7 @@ public static class ControlPlaneExtensions
         org.MapConnectionEndpoints();
         org.MapDiscoveryEndpoints();
         org.MapSyncEndpoints();
+        org.MapDestinationEndpoints();
         return app;
     }
 

@@ -432,11 +432,21 @@ public sealed class SyncFlowTests(KestrelControlPlaneFactory factory) : IClassFi
             unreachable.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
             (await unreachable.JsonAsync()).GetProperty("errors").GetProperty("destination.connectionString")[0].GetString()!.ShouldContain("Cannot connect");
 
+            // The form users paste from their provider: a postgres:// URL. Tested first, then used.
+            var b = new NpgsqlConnectionStringBuilder(own);
+            var url = $"postgres://{Uri.EscapeDataString(b.Username!)}:{Uri.EscapeDataString(b.Password!)}@{b.Host}:{b.Port}/{b.Database}";
+            var good = await (await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/destinations/test", new { connectionString = url })).JsonAsync();
+            good.GetProperty("ok").GetBoolean().ShouldBeTrue(good.ToString());
+            var bad = await (await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/destinations/test",
+                new { connectionString = url.Replace(Uri.EscapeDataString(b.Password!), "wrong", StringComparison.Ordinal) })).JsonAsync();
+            bad.GetProperty("ok").GetBoolean().ShouldBeFalse();
+            bad.GetProperty("error").GetString()!.ShouldContain("28P01");
+
             var created = await tenant.Client.PostAsJsonAsync($"/api/v1/orgs/{tenant.OrgId}/syncs", new
             {
                 connectionId,
                 schema = "crm",
-                destination = new { kind = "external", connectionString = own },
+                destination = new { kind = "external", connectionString = url },
                 tables = new[] { new { @object = "Account", fields = (string[]?)null } },
             });
             created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());

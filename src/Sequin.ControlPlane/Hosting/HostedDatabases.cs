@@ -173,12 +173,52 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
         }
     }
 
+    /// <summary>
+    /// Accepts both forms users paste: <c>Host=…;Database=…;Username=…;Password=…</c> and
+    /// <c>postgres://user:password@host:port/database?sslmode=require</c> (libpq URI); returns the key=value form.
+    /// </summary>
+    /// <exception cref="ArgumentException">neither form.</exception>
+    public static string Normalize(string connectionString)
+    {
+        var text = connectionString.Trim();
+        if (!text.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) && !text.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+        {
+            return new NpgsqlConnectionStringBuilder(text).ConnectionString;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        {
+            throw new ArgumentException("the postgres:// URL cannot be parsed");
+        }
+
+        var userInfo = uri.UserInfo.Split(':', 2);
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host.Trim('[', ']'),
+            Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+            Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')),
+            Username = userInfo[0].Length > 0 ? Uri.UnescapeDataString(userInfo[0]) : null,
+            Password = userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : null,
+        };
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = pair.Split('=', 2);
+            if (kv[0].Equals("sslmode", StringComparison.OrdinalIgnoreCase) && kv.Length == 2
+                && Enum.TryParse<SslMode>(kv[1].Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var ssl))
+            {
+                builder.SslMode = ssl;
+            }
+        }
+
+        return builder.ConnectionString;
+    }
+
     /// <summary>Whether a Postgres connection string connects (destination test); null when it does, the reason otherwise.</summary>
     public static async Task<string?> TryConnectAsync(string connectionString, CancellationToken cancellationToken)
     {
         try
         {
-            var builder = new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 5, Pooling = false };
+            var builder = new NpgsqlConnectionStringBuilder(Normalize(connectionString)) { Timeout = 5, Pooling = false };
             await using var connection = new NpgsqlConnection(builder.ConnectionString);
             await connection.OpenAsync(cancellationToken);
             await using var version = new NpgsqlCommand("select current_setting('server_version_num')::int", connection);

@@ -208,7 +208,7 @@ internal sealed class CreateSyncCommand(
             return (null, $"Cannot connect to the destination: {problem}");
         }
 
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var builder = new NpgsqlConnectionStringBuilder(HostedDatabases.Normalize(connectionString));
         if (string.IsNullOrEmpty(builder.Database) || string.IsNullOrEmpty(builder.Username))
         {
             return (null, "The connection string needs Database and Username.");

@@ -30,6 +30,9 @@ export const api = {
   object: (orgId: string, id: string, name: string) =>
     http.get<SourceObjectDetail>(`${org(orgId)}/connections/${id}/objects/${encodeURIComponent(name)}`),
 
+  testDestination: (orgId: string, connectionString: string) =>
+    http.post<{ ok: boolean; error: string | null }>(`${org(orgId)}/destinations/test`, { connectionString }),
+
   syncs: (orgId: string) => http.get<Sync[]>(`${org(orgId)}/syncs`),
   sync: (orgId: string, id: string) => http.get<Sync>(`${org(orgId)}/syncs/${id}`),
   createSync: (orgId: string, body: CreateSyncRequest) => http.post<Sync>(`${org(orgId)}/syncs`, body),

@@ -55,4 +55,43 @@ describe('new sync wizard', () => {
       destination: { kind: 'external', connectionString: 'postgres://u:p@db.example.com:5432/app' },
     });
   });
+
+  it('tests the own-Postgres connection before creating the sync', async () => {
+    const tested: string[] = [];
+    vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = String(input);
+      if (url.endsWith('/me')) return ok({ user: { id: 'u', email: 'a@b.c', name: null }, organizations: [{ id: 'o1', name: 'Acme', slug: 'acme', role: 'owner' }], authenticatedBy: 'cookie' });
+      if (url.endsWith('/auth/csrf')) return ok({ token: 't', headerName: 'X-CSRF-TOKEN' });
+      if (url.endsWith('/connections/c1')) return ok({ id: 'c1', kind: 'salesforce', name: 'Salesforce (sandbox)', status: 'active', instanceUrl: null, externalAccountId: null, createdAt: '', lastTestedAt: null, lastError: null });
+      if (url.endsWith('/connections/c1/objects')) return ok([{ name: 'Contact', label: 'Contact', table: 'contact', syncable: true, writable: true }]);
+      if (url.endsWith('/destinations/test') && init?.method === 'POST') {
+        const body = JSON.parse(init.body as string) as { connectionString: string };
+        tested.push(body.connectionString);
+        return ok(body.connectionString.includes('good')
+          ? { ok: true, error: null }
+          : { ok: false, error: '28P01: password authentication failed for user "u"' });
+      }
+      return ok({}, 404);
+    }));
+    const user = userEvent.setup();
+    renderUi(
+      <MemoryRouter initialEntries={['/new?connection=c1']}>
+        <Routes>
+          <Route path="/new" element={<RequireSession><NewSyncPage /></RequireSession>} />
+        </Routes>
+      </MemoryRouter>,
+    );
+    await user.click(await screen.findByLabelText('Contact'));
+    await user.click(screen.getByRole('button', { name: 'Continue with 1 table' }));
+    await user.click(screen.getByLabelText(/Your own Postgres/));
+    await user.type(screen.getByRole('textbox', { name: /Connection string/ }), 'postgres://u:bad@db.example.com/app');
+    await user.click(screen.getByRole('button', { name: 'Test connection' }));
+    expect(await screen.findByText(/password authentication failed/)).toBeTruthy();
+
+    await user.clear(screen.getByRole('textbox', { name: /Connection string/ }));
+    await user.type(screen.getByRole('textbox', { name: /Connection string/ }), 'postgres://u:good@db.example.com/app');
+    await user.click(screen.getByRole('button', { name: 'Test connection' }));
+    expect(await screen.findByText(/Sequin can reach this database/)).toBeTruthy();
+    expect(tested).toEqual(['postgres://u:bad@db.example.com/app', 'postgres://u:good@db.example.com/app']);
+  });
 });

@@ -32,6 +32,12 @@ export function NewSyncPage() {
   const [schema, setSchema] = useState('salesforce');
   const [destKind, setDestKind] = useState<'hosted' | 'external'>('hosted');
   const [connectionString, setConnectionString] = useState('');
+  const [destTest, setDestTest] = useState<{ ok: boolean; error: string | null } | null>(null);
+  const testDestination = useMutation({
+    mutationFn: () => api.testDestination(orgId, connectionString.trim()),
+    onSuccess: (result) => setDestTest(result),
+    onError: (error) => setDestTest({ ok: false, error: describeError(error) }),
+  });
   const [name, setName] = useState('');
 
   useEffect(() => {
@@ -171,13 +177,29 @@ export function NewSyncPage() {
                         autosize
                         minRows={1}
                         value={connectionString}
-                        onChange={(e) => setConnectionString(e.currentTarget.value)}
+                        onChange={(e) => { setConnectionString(e.currentTarget.value); setDestTest(null); }}
                         error={errors.fields['destination.connectionString']}
                         required
                         styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }}
                       />
+                      <Group gap="sm" align="center">
+                        <Button
+                          variant="default"
+                          size="xs"
+                          loading={testDestination.isPending}
+                          disabled={!connectionString.trim()}
+                          onClick={() => testDestination.mutate()}
+                        >
+                          Test connection
+                        </Button>
+                        {destTest && (
+                          <Text size="sm" c={destTest.ok ? 'teal' : 'red'} role="status">
+                            {destTest.ok ? 'Connected: Sequin can reach this database.' : destTest.error}
+                          </Text>
+                        )}
+                      </Group>
                       <Text size="xs" c="dimmed">
-                        The connection is tested when you create the sync: Sequin connects, checks it may create a schema, and reports any problem here.
+                        Accepts <Code>Host=…;Database=…;Username=…;Password=…</Code> or a <Code>postgres://</Code> URL. The connection is tested again when you create the sync.
                       </Text>
                     </Stack>
                   )}
