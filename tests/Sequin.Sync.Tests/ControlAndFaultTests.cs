@@ -83,7 +83,7 @@ public sealed class ControlAndFaultTests(PostgresDatabase platform) : IClassFixt
     {
         await using var host = await SyncHost.StartAsync(platform.ConnectionString, s => s["Sequin:Sync:Salesforce:QueryBatchSize"] = "200");
         var (org, credentials) = _server.CreateOrg(new SandboxSeedSpec { Accounts = 200, ContactsPerAccount = 5 });
-        _server.Sandbox.SetFaults(org.OrgId, new SandboxFaults { ErrorRate500 = 0.15, ErrorRate503 = 0.25, DropConnectionRate = 0.1 });
+        _server.Sandbox.SetFaults(org.OrgId, new SandboxFaults { ErrorRate500 = 0.05, ErrorRate503 = 0.15, DropConnectionRate = 0.05 });
         var destination = await Destination.CreateAsync();
         await host.Admin.CreateAsync(new SyncDefinition { Name = "storm", Credentials = credentials, Destination = destination, Objects = ["Contact"], PollIntervalMs = 300 });
         await WaitForStateAsync(destination, "live", 90);

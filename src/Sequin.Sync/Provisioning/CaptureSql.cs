@@ -1,0 +1,79 @@
+namespace Sequin.Sync.Provisioning;
+
+/// <summary>
+/// The write-capture contract of ADR 0007 as SQL, in one place, used by provisioning and by the proxy's tests:
+/// the <c>sequin_sync</c> role, the <c>_sequin</c> schema with the capture function (skips the sync engine's own
+/// writes, refuses writes outside the proxy and id changes, records changed rows in <c>pg_temp.sequin_capture</c>)
+/// and the grant helpers for proxy backend and read-only roles. Idempotent.
+/// </summary>
+public static class CaptureSql
+{
+    /// <summary>Creates or replaces the role, schema, capture function and grant helpers of a destination database.</summary>
+    public const string Install = """
+        do $$ begin
+          if not exists (select from pg_roles where rolname = 'sequin_sync') then
+            create role sequin_sync nologin;
+          end if;
+        exception when duplicate_object or unique_violation then null;
+        end $$;
+        create schema if not exists _sequin;
+        create or replace function _sequin.capture() returns trigger language plpgsql as $$
+        begin
+          if current_setting('sequin.origin', true) = 'sync' and pg_has_role(session_user, 'sequin_sync', 'member') then
+            return null;
+          end if;
+          if to_regclass('pg_temp.sequin_capture') is null then
+            raise exception using errcode = '42501',
+              message = format('writes to %I.%I must go through the Sequin proxy', tg_table_schema, tg_table_name),
+              hint = 'Connect with the proxy URL from the connection instructions; direct connections are read-only.';
+          end if;
+          if tg_op = 'INSERT' then
+            insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
+              select tg_relid, 'I', null, to_jsonb(n) from new_rows n;
+          elsif tg_op = 'UPDATE' then
+            -- Old and new rows pair by id: a changed id would escape the capture. Only the proxy's write-back
+            -- of upstream-assigned ids (from temporary ids) may change it.
+            if exists (select from old_rows o where o.id not like '\_sequin\_tmp\_%'
+                       and not exists (select from new_rows n where n.id = o.id)) then
+              raise exception using errcode = '42501',
+                message = format('the id of %I.%I is assigned by the source and cannot be changed', tg_table_schema, tg_table_name);
+            end if;
+            insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
+              select tg_relid, 'U', to_jsonb(o), to_jsonb(n) from old_rows o join new_rows n on n.id = o.id;
+          else
+            insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
+              select tg_relid, 'D', to_jsonb(o), null from old_rows o;
+          end if;
+          return null;
+        end $$;
+        -- Role helpers (ADR 0007 "Roles and grants"): the proxy backend role may read and write the synced tables of a
+        -- schema; a direct-access role may only read them. Default privileges cover tables provisioned later.
+        create or replace function _sequin.grant_proxy_backend(p_schema text, p_role text) returns void language plpgsql as $$
+        declare t record;
+        begin
+          execute format('grant usage on schema %I to %I', p_schema, p_role);
+          for t in select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                   where n.nspname = p_schema and c.relkind = 'r' and c.relname <> '_sync' loop
+            execute format('grant select, insert, update, delete on %I.%I to %I', p_schema, t.relname, p_role);
+          end loop;
+          execute format('grant select on %I._sync to %I', p_schema, p_role);
+          execute format('alter default privileges in schema %I grant select, insert, update, delete on tables to %I', p_schema, p_role);
+        end $$;
+        create or replace function _sequin.grant_read_only(p_schema text, p_role text) returns void language plpgsql as $$
+        begin
+          execute format('grant usage on schema %I to %I', p_schema, p_role);
+          execute format('grant select on all tables in schema %I to %I', p_schema, p_role);
+          execute format('alter default privileges in schema %I grant select on tables to %I', p_schema, p_role);
+        end $$;
+        """;
+
+    /// <summary>The statement-level AFTER triggers (with transition tables) that capture writes to one synced table.</summary>
+    public static string Triggers(string qualifiedTable) => $"""
+        create or replace trigger sequin_capture_insert after insert on {qualifiedTable} referencing new table as new_rows
+          for each statement execute function _sequin.capture();
+        create or replace trigger sequin_capture_update after update on {qualifiedTable} referencing old table as old_rows new table as new_rows
+          for each statement execute function _sequin.capture();
+        create or replace trigger sequin_capture_delete after delete on {qualifiedTable} referencing old table as old_rows
+          for each statement execute function _sequin.capture();
+        """;
+}
