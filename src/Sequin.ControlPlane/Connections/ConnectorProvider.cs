@@ -1,11 +1,10 @@
-using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Sequin.Platform.Data;
 using Sequin.Platform.Database;
 using Sequin.Platform.Security;
 using Sequin.Sources;
 using Sequin.Sources.Salesforce;
+using Sequin.Sync;
 
 namespace Sequin.ControlPlane.Connections;
 
@@ -24,24 +23,12 @@ internal sealed class ConnectorProvider(TenantDbContext db, SalesforceConnectorF
             return null;
         }
 
-        var values = JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(SecretPurposes.SourceCredentials, protectedText)) ?? [];
+        var credentials = ConnectionCredentials.Unprotect(secrets, protectedText);
         var connector = connection.Kind switch
         {
-            "salesforce" => salesforce.Create(new SourceCredentials(values), new CredentialSink(platform.DataSource, secrets, connection.Id)),
+            "salesforce" => salesforce.Create(credentials, ConnectionCredentials.SinkFor(platform, secrets, connection.Id)),
             _ => throw new NotSupportedException($"no connector for '{connection.Kind}'"),
         };
         return (connection, connector);
-    }
-
-    private sealed class CredentialSink(NpgsqlDataSource dataSource, ISecretProtector secrets, Guid connectionId) : ICredentialSink
-    {
-        public async Task SaveAsync(SourceCredentials credentials, CancellationToken cancellationToken)
-        {
-            await using var command = dataSource.CreateCommand(
-                "update source_connections set credentials_protected = $2, updated_at = now() where id = $1");
-            command.Parameters.AddWithValue(connectionId);
-            command.Parameters.AddWithValue(secrets.Protect(SecretPurposes.SourceCredentials, JsonSerializer.Serialize(credentials.Values)));
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
     }
 }

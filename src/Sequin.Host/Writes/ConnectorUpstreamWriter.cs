@@ -6,6 +6,7 @@ using Sequin.Platform.Security;
 using Sequin.Proxy.Writes;
 using Sequin.Sources;
 using Sequin.Sources.Salesforce;
+using Sequin.Sync;
 
 namespace Sequin.Host.Writes;
 
@@ -228,7 +229,7 @@ internal sealed partial class ConnectorUpstreamWriter(
         }
 
         var kind = reader.GetString(0);
-        var values = JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(SecretPurposes.SourceCredentials, reader.GetString(1))) ?? [];
+        var credentials = ConnectionCredentials.Unprotect(secrets, reader.GetString(1));
         var limits = reader.IsDBNull(2) && reader.IsDBNull(3)
             ? null
             : salesforce.DefaultLimits with
@@ -238,7 +239,7 @@ internal sealed partial class ConnectorUpstreamWriter(
             };
         return kind switch
         {
-            "salesforce" => (salesforce.Create(new SourceCredentials(values), new CredentialSink(platform, secrets, connectionId), limits), kind),
+            "salesforce" => (salesforce.Create(credentials, ConnectionCredentials.SinkFor(platform, secrets, connectionId), limits), kind),
             _ => throw new SourceException($"writes to '{kind}' sources are not supported yet"),
         };
     }
@@ -261,18 +262,6 @@ internal sealed partial class ConnectorUpstreamWriter(
         foreach (var entry in _connectors.Values.Where(e => e.IsValueCreated && e.Value.IsCompletedSuccessfully))
         {
             await entry.Value.Result.Connector.DisposeAsync();
-        }
-    }
-
-    private sealed class CredentialSink(PlatformDatabase platform, ISecretProtector secrets, Guid connectionId) : ICredentialSink
-    {
-        public async Task SaveAsync(SourceCredentials credentials, CancellationToken cancellationToken)
-        {
-            await using var command = platform.DataSource.CreateCommand(
-                "update source_connections set credentials_protected = $2, updated_at = now() where id = $1");
-            command.Parameters.AddWithValue(connectionId);
-            command.Parameters.AddWithValue(secrets.Protect(SecretPurposes.SourceCredentials, JsonSerializer.Serialize(credentials.Values)));
-            await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 

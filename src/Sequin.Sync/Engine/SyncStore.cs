@@ -318,11 +318,9 @@ internal sealed class SyncStore(PlatformDatabase platform, ISecretProtector secr
         await tx.CommitAsync(cancellationToken);
     }
 
-    private string ProtectCredentials(SourceCredentials credentials) =>
-        secrets.Protect(SecretPurposes.SourceCredentials, JsonSerializer.Serialize(credentials.Values));
+    private string ProtectCredentials(SourceCredentials credentials) => ConnectionCredentials.Protect(secrets, credentials);
 
-    private SourceCredentials UnprotectCredentials(string protectedText) =>
-        new(JsonSerializer.Deserialize<Dictionary<string, string>>(secrets.Unprotect(SecretPurposes.SourceCredentials, protectedText)) ?? []);
+    private SourceCredentials UnprotectCredentials(string protectedText) => ConnectionCredentials.Unprotect(secrets, protectedText);
 
     internal static (string Object, string[]? Fields) ParseObject(string entry)
     {
