@@ -66,6 +66,13 @@ internal sealed class HostProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGKILL: the process dies at once, as in a crash (no shutdown hooks, no cluster check-out).</summary>
+    public void KillHard()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
     /// <summary>Sends SIGTERM (what Ctrl+C or a service manager sends) for a graceful shutdown.</summary>
     public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
