@@ -1,3 +1,4 @@
+using Sequin.ControlPlane.Hosting;
 using System.Security.Cryptography;
 using Sequin.ControlPlane;
 using Sequin.Platform.Hosting;
@@ -52,7 +53,6 @@ internal static class SandboxHosting
 
     private static string FirstUrl(IServiceProvider services) =>
         services.GetRequiredService<IConfiguration>()["Sequin:PublicBaseUrl"]?.TrimEnd('/')
-        ?? services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+        ?? HostAddresses.Listening(services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>())
         ?? SequinDefaults.DefaultUrls;
 }

@@ -1,3 +1,4 @@
+using Sequin.ControlPlane.Hosting;
 using Microsoft.Extensions.FileProviders;
 using Sequin.Platform.Hosting;
 
@@ -83,7 +84,5 @@ internal static class WebHosting
     }
 
     private static string FirstAddress(IServiceProvider services) =>
-        services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-        ?? SequinDefaults.DefaultUrls;
+        HostAddresses.Listening(services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()) ?? SequinDefaults.DefaultUrls;
 }

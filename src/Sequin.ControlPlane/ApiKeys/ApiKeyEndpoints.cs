@@ -79,7 +79,7 @@ internal static class ApiKeyEndpoints
 {
     public static RouteGroupBuilder MapApiKeyEndpoints(this RouteGroupBuilder org)
     {
-        var keys = org.MapGroup("/api-keys").WithTags("API keys").RequireOrgRole(OrgRole.Admin);
+        var keys = org.MapGroup("/api-keys").WithTags("API keys").RequireOrgRole(OrganizationRoles.Admin);
         keys.MapGet("/", async (TenantDbContext db, CancellationToken ct) => TypedResults.Ok(await db.ApiKeys.AsNoTracking()
                 .OrderByDescending(k => k.CreatedAt)
                 .Select(k => new ApiKeyResponse(k.Id, k.Name, k.Prefix, k.CreatedAt, k.LastUsedAt, k.RevokedAt))

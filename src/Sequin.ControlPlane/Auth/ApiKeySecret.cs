@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Sequin.ControlPlane.Auth;
 
@@ -16,7 +17,7 @@ internal static class ApiKeySecret
     public static (string Key, string Prefix) Generate()
     {
         var id = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
-        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var secret = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var prefix = Marker + id;
         return ($"{prefix}_{secret}", prefix);
     }
@@ -38,6 +39,4 @@ internal static class ApiKeySecret
 
     /// <summary>Compares in constant time so the check leaks nothing about the stored hash.</summary>
     public static bool Matches(string key, byte[] storedHash) => CryptographicOperations.FixedTimeEquals(Hash(key), storedHash);
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -16,7 +16,7 @@ internal static class ConnectionEndpoints
     public static RouteGroupBuilder MapConnectionEndpoints(this RouteGroupBuilder org)
     {
         var connections = org.MapGroup("/connections").WithTags("Connections");
-        connections.MapPost("/oauth/start", StartAsync).Validate<StartOAuthRequest>().RequireOrgRole(OrgRole.Admin)
+        connections.MapPost("/oauth/start", StartAsync).Validate<StartOAuthRequest>().RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Start connecting a source by OAuth: open the returned authorizeUrl in a browser (valid 10 minutes, single use).");
         connections.MapGet("/", async (TenantDbContext db, CancellationToken ct) => TypedResults.Ok(
                 (await db.SourceConnections.AsNoTracking().OrderBy(c => c.CreatedAt).ToListAsync(ct)).Select(ToResponse).ToList()))
@@ -26,7 +26,7 @@ internal static class ConnectionEndpoints
                     ? TypedResults.Ok(ToResponse(c))
                     : Problems.NotFound("Connection"))
             .WithSummary("One connection.");
-        connections.MapDelete("/{connectionId:guid}", DeleteAsync).RequireOrgRole(OrgRole.Admin)
+        connections.MapDelete("/{connectionId:guid}", DeleteAsync).RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Revoke the grant upstream and delete the connection (409 while a sync uses it).");
         return org;
     }

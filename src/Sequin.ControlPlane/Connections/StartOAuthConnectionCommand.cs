@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Sequin.ControlPlane.Auth;
+using Sequin.ControlPlane.Hosting;
 using Sequin.Platform.Data;
 using Sequin.Platform.Security;
 
@@ -41,12 +42,12 @@ internal sealed class StartOAuthConnectionCommand(
         // Browser-facing login URL, and the one this server calls for the token exchange. For the embedded sandbox
         // the server calls its own listen address, never a URL derived from the request's Host header.
         var (browserLogin, serverLogin) = configured == SalesforceSourceOptions.Embedded
-            ? ($"{publicBase}/sandbox/salesforce", $"{ListenBaseUrl(server) ?? publicBase}/sandbox/salesforce")
+            ? ($"{publicBase}/sandbox/salesforce", $"{HostAddresses.Listening(server) ?? publicBase}/sandbox/salesforce")
             : (configured.TrimEnd('/'), configured.TrimEnd('/'));
 
-        var state = Base64Url(RandomNumberGenerator.GetBytes(32));
-        var verifier = Base64Url(RandomNumberGenerator.GetBytes(32));
-        var challenge = Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        var state = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var verifier = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var challenge = WebEncoders.Base64UrlEncode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
         var redirectUri = $"{publicBase}/api/v1/oauth/callback";
         var now = time.GetUtcNow();
         var actor = CurrentActor.From(context.User);
@@ -78,17 +79,6 @@ internal sealed class StartOAuthConnectionCommand(
             ? configured
             : $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}";
 
-    private static string? ListenBaseUrl(IServer server)
-    {
-        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        return address?.Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://*", "://127.0.0.1", StringComparison.Ordinal)
-            .TrimEnd('/');
-    }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
 
 internal sealed record StartOAuthResult(StartOAuthResponse? Response, string? Field, string? Error)

@@ -233,16 +233,8 @@ internal sealed partial class DemoSeeder(
     }
 
     /// <summary>The address this host will listen on (from configuration: the server has not bound yet).</summary>
-    private string ConfiguredBase()
-    {
-        var urls = configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } u ? u : configuration["Sequin:Http:Urls"] ?? "http://127.0.0.1:8080";
-        return urls.Split(';', StringSplitOptions.RemoveEmptyEntries)[0]
-            .Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://+", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://*", "://127.0.0.1", StringComparison.Ordinal)
-            .Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal)
-            .TrimEnd('/');
-    }
+    private string ConfiguredBase() => HostAddresses.Loopback(
+        configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls ? urls : configuration["Sequin:Http:Urls"] ?? "http://127.0.0.1:8080");
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -36,7 +36,7 @@ internal static class DiscoveryEndpoints
             .WithSummary("The source's objects (Salesforce describeGlobal) and the Postgres table each would become.");
         connection.MapGet("/objects/{objectName}", DescribeAsync)
             .WithSummary("An object's fields with their source types, Postgres types and column names (Salesforce describe).");
-        connection.MapPost("/test", TestAsync).RequireOrgRole(OrgRole.Admin)
+        connection.MapPost("/test", TestAsync).RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Call the source's API with the stored credentials (refreshing them if needed) and record the outcome.");
         return org;
     }

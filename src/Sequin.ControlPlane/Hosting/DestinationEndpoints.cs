@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Sequin.ControlPlane.Infrastructure;
 using Sequin.ControlPlane.Tenancy;
+using Sequin.Platform.Data;
 
 namespace Sequin.ControlPlane.Hosting;
 
@@ -28,7 +29,7 @@ internal static class DestinationEndpoints
                 TypedResults.Ok(await HostedDatabases.TryConnectAsync(request.ConnectionString, ct) is { } error
                     ? new TestDestinationResponse(false, error)
                     : new TestDestinationResponse(true, null)))
-            .Validate<TestDestinationRequest>().RequireOrgRole(OrgRole.Admin).WithTags("Syncs")
+            .Validate<TestDestinationRequest>().RequireOrgRole(OrganizationRoles.Admin).WithTags("Syncs")
             .WithSummary("Try to connect to your own Postgres (5 s timeout) before creating a sync into it; nothing is stored.");
         return org;
     }

@@ -1,8 +1,10 @@
 using System.Security.Cryptography;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Sequin.Platform.Database;
 using Sequin.Proxy.Auth;
+using Sequin.Sync;
 
 namespace Sequin.ControlPlane.Hosting;
 
@@ -56,7 +58,7 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
     public static string Short(Guid id) => id.ToString("N")[^12..];
 
     public static string NewPassword() =>
-        Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(24));
 
     /// <summary>Creates the organization's database and engine role when missing; sets the engine role's password.</summary>
     public async Task EnsureOrganizationDatabaseAsync(Guid orgId, string enginePassword, CancellationToken cancellationToken)
@@ -69,12 +71,12 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
             do $$ begin
               if not exists (select from pg_roles where rolname = 'sequin_sync') then create role sequin_sync nologin; end if;
               if not exists (select from pg_roles where rolname = {Literal(engine)}) then
-                create role {Quote(engine)} login password {Literal(ScramVerifier.FromPassword(enginePassword).ToString())};
+                create role {Naming.Quote(engine)} login password {Literal(ScramVerifier.FromPassword(enginePassword).ToString())};
               else
-                alter role {Quote(engine)} login password {Literal(ScramVerifier.FromPassword(enginePassword).ToString())};
+                alter role {Naming.Quote(engine)} login password {Literal(ScramVerifier.FromPassword(enginePassword).ToString())};
               end if;
             end $$;
-            grant sequin_sync to {Quote(engine)};
+            grant sequin_sync to {Naming.Quote(engine)};
             """, cancellationToken);
 
         await using (var exists = new NpgsqlCommand("select 1 from pg_database where datname = $1", admin))
@@ -84,7 +86,7 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
             {
                 try
                 {
-                    await ExecuteAsync(admin, $"create database {Quote(database)}", cancellationToken);
+                    await ExecuteAsync(admin, $"create database {Naming.Quote(database)}", cancellationToken);
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
                 {
@@ -93,8 +95,8 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
         }
 
         await ExecuteAsync(admin, $"""
-            revoke all on database {Quote(database)} from public;
-            grant connect, create, temporary on database {Quote(database)} to {Quote(engine)};
+            revoke all on database {Naming.Quote(database)} from public;
+            grant connect, create, temporary on database {Naming.Quote(database)} to {Naming.Quote(engine)};
             """, cancellationToken);
     }
 
@@ -112,10 +114,10 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
         {
             await admin.OpenAsync(cancellationToken);
             await ExecuteAsync(admin, $"""
-                create role {Quote(proxyRole)} login password {Literal(ScramVerifier.FromPassword(proxyPassword).ToString())};
-                create role {Quote(readRole)} login password {Literal(ScramVerifier.FromPassword(readPassword).ToString())};
-                grant connect, temporary on database {Quote(database)} to {Quote(proxyRole)};
-                grant connect on database {Quote(database)} to {Quote(readRole)};
+                create role {Naming.Quote(proxyRole)} login password {Literal(ScramVerifier.FromPassword(proxyPassword).ToString())};
+                create role {Naming.Quote(readRole)} login password {Literal(ScramVerifier.FromPassword(readPassword).ToString())};
+                grant connect, temporary on database {Naming.Quote(database)} to {Naming.Quote(proxyRole)};
+                grant connect on database {Naming.Quote(database)} to {Naming.Quote(readRole)};
                 """, cancellationToken);
         }
 
@@ -124,9 +126,9 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
         await using var connection = new NpgsqlConnection(inDatabase.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         await ExecuteAsync(connection, $"""
-            create schema if not exists {Quote(schema)} authorization {Quote(engine)};
-            grant usage on schema {Quote(schema)} to {Quote(proxyRole)}, {Quote(readRole)};
-            alter default privileges for role {Quote(engine)} in schema {Quote(schema)} grant select on tables to {Quote(proxyRole)}, {Quote(readRole)};
+            create schema if not exists {Naming.Quote(schema)} authorization {Naming.Quote(engine)};
+            grant usage on schema {Naming.Quote(schema)} to {Naming.Quote(proxyRole)}, {Naming.Quote(readRole)};
+            alter default privileges for role {Naming.Quote(engine)} in schema {Naming.Quote(schema)} grant select on tables to {Naming.Quote(proxyRole)}, {Naming.Quote(readRole)};
             """, cancellationToken);
     }
 
@@ -135,7 +137,7 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
     {
         await using var admin = new NpgsqlConnection(Admin().ConnectionString);
         await admin.OpenAsync(cancellationToken);
-        await ExecuteAsync(admin, $"alter role {Quote(role)} password {Literal(ScramVerifier.FromPassword(password).ToString())}", cancellationToken);
+        await ExecuteAsync(admin, $"alter role {Naming.Quote(role)} password {Literal(ScramVerifier.FromPassword(password).ToString())}", cancellationToken);
     }
 
     /// <summary>Drops a sync's roles: revokes what they were granted in the organization's database, ends their sessions, drops them.</summary>
@@ -169,7 +171,7 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
                 await terminate.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await ExecuteAsync(admin, $"revoke all on database {Quote(DatabaseName(orgId))} from {Quote(role)}; drop role if exists {Quote(role)}", cancellationToken);
+            await ExecuteAsync(admin, $"revoke all on database {Naming.Quote(DatabaseName(orgId))} from {Naming.Quote(role)}; drop role if exists {Naming.Quote(role)}", cancellationToken);
         }
     }
 
@@ -238,8 +240,6 @@ internal sealed class HostedDatabases(IOptions<HostedDatabaseOptions> options, P
             return e.InnerException?.Message ?? e.Message;
         }
     }
-
-    internal static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     internal static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
 

@@ -26,7 +26,7 @@ internal static class OrganizationEndpoints
     {
         org.MapGet("/", GetAsync).WithTags("Organizations").WithSummary("The organization.");
         org.MapGet("/members", GetMembersAsync).WithTags("Organizations").WithSummary("Members and their roles.");
-        org.MapGet("/audit-log", GetAuditLogAsync).WithTags("Organizations").RequireOrgRole(OrgRole.Admin)
+        org.MapGet("/audit-log", GetAuditLogAsync).WithTags("Organizations").RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Who did what, newest first. Query: limit (1–500, default 100), before (id, for paging).");
         return org;
     }

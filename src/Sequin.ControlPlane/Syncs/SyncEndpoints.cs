@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Sequin.ControlPlane.Infrastructure;
 using Sequin.ControlPlane.Tenancy;
+using Sequin.Platform.Data;
 
 namespace Sequin.ControlPlane.Syncs;
 
@@ -15,31 +16,31 @@ internal static class SyncEndpoints
         var syncs = org.MapGroup("/syncs").WithTags("Syncs");
         syncs.MapGet("/", async (GetSyncsQuery query, CancellationToken ct) => TypedResults.Ok(await query.ListAsync(ct)))
             .WithSummary("The organization's syncs with per-table state.");
-        syncs.MapPost("/", CreateAsync).Validate<CreateSyncRequest>().RequireOrgRole(OrgRole.Admin)
+        syncs.MapPost("/", CreateAsync).Validate<CreateSyncRequest>().RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Create a sync: backfill starts within seconds, then changes follow live.");
         syncs.MapGet("/{syncId:guid}", async Task<Results<Ok<SyncResponse>, ProblemHttpResult>> (Guid syncId, GetSyncsQuery query, CancellationToken ct) =>
                 await query.GetAsync(syncId, ct) is { } sync ? TypedResults.Ok(sync) : Problems.NotFound("Sync"))
             .WithSummary("A sync: state, and per table: state, rows done / estimated, last synced, lag, last error.");
-        syncs.MapPatch("/{syncId:guid}", UpdateAsync).Validate<UpdateSyncRequest>().RequireOrgRole(OrgRole.Admin)
+        syncs.MapPatch("/{syncId:guid}", UpdateAsync).Validate<UpdateSyncRequest>().RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Replace the table/column selection and/or the poll interval.");
         syncs.MapPost("/{syncId:guid}/pause", async (Guid syncId, ControlSyncCommand command, CancellationToken ct) =>
-                Outcome(await command.PauseAsync(syncId, ct), "Sync")).RequireOrgRole(OrgRole.Admin)
+                Outcome(await command.PauseAsync(syncId, ct), "Sync")).RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Pause (the worker stops within one poll interval).");
         syncs.MapPost("/{syncId:guid}/resume", async (Guid syncId, ControlSyncCommand command, CancellationToken ct) =>
-                Outcome(await command.ResumeAsync(syncId, ct), "Sync")).RequireOrgRole(OrgRole.Admin)
+                Outcome(await command.ResumeAsync(syncId, ct), "Sync")).RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Resume a paused or failed sync.");
         syncs.MapPost("/{syncId:guid}/tables/{table}/resync", async (Guid syncId, string table, ControlSyncCommand command, CancellationToken ct) =>
-                Outcome(await command.ResyncAsync(syncId, table, ct), "Table")).RequireOrgRole(OrgRole.Admin)
+                Outcome(await command.ResyncAsync(syncId, table, ct), "Table")).RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Backfill one table again (object or table name) while the sync keeps running.");
         syncs.MapDelete("/{syncId:guid}", async Task<Results<Accepted, ProblemHttpResult>> (Guid syncId, DeleteSyncCommand command, CancellationToken ct) =>
                 await command.ExecuteAsync(syncId, ct) ? TypedResults.Accepted((string?)null) : Problems.NotFound("Sync"))
-            .RequireOrgRole(OrgRole.Admin)
+            .RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Delete: credentials and roles go now; the schema is dropped from the destination within seconds.");
         syncs.MapGet("/{syncId:guid}/connection-instructions", async Task<Results<Ok<ConnectionInstructions>, ProblemHttpResult>> (
                     Guid syncId, bool? reveal, ConnectionInstructionsQuery query, CancellationToken ct) =>
                 await query.GetAsync(syncId, reveal == true, ct) is { } instructions ? TypedResults.Ok(instructions) : Problems.NotFound("Sync"))
             .WithSummary("Host, port, database, user and a postgres:// URL for the proxy and for direct read access. ?reveal=true includes passwords (audited).");
-        syncs.MapPost("/{syncId:guid}/credentials/rotate", RotateAsync).Validate<RotateCredentialsRequest>().RequireOrgRole(OrgRole.Admin)
+        syncs.MapPost("/{syncId:guid}/credentials/rotate", RotateAsync).Validate<RotateCredentialsRequest>().RequireOrgRole(OrganizationRoles.Admin)
             .WithSummary("Replace the proxy or direct password; returns the new instructions with passwords.");
         return org;
     }
@@ -85,10 +86,7 @@ internal static class SyncEndpoints
         };
     }
 
-    private static Results<NoContent, ProblemHttpResult> Outcome(bool? done, string what) => done switch
-    {
-        null => Problems.NotFound(what),
-        false => Problems.NotFound(what),
-        true => TypedResults.NoContent(),
-    };
+    /// <summary>No such sync (null) and an engine refusal such as an unknown table (false) are both 404.</summary>
+    private static Results<NoContent, ProblemHttpResult> Outcome(bool? done, string what) =>
+        done == true ? TypedResults.NoContent() : Problems.NotFound(what);
 }

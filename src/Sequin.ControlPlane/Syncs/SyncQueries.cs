@@ -37,9 +37,7 @@ internal sealed class GetSyncsQuery(TenantDbContext db, TimeProvider time)
         return syncs.Select(s =>
         {
             var d = destinations[s.DestinationId];
-            // A sync is live once every table is live (the engine's sync-level state says "backfilling" until then).
-            var state = s.State == "backfilling" && tables[s.Id].Any() && tables[s.Id].All(t => t.State == "live") ? "live" : s.State;
-            return new SyncResponse(s.Id, s.Name, s.SchemaName, state, s.ConnectionId,
+            return new SyncResponse(s.Id, s.Name, s.SchemaName, s.State, s.ConnectionId,
                 new DestinationSummary(d.Id, d.Kind, d.Host, d.Port, d.DatabaseName), s.PollIntervalMs, s.CreatedAt, s.LastError,
                 tables[s.Id].Select(t => new SyncTableResponse(t.ObjectName, t.TableName, s.State == "paused" ? "paused" : t.State, t.RowsDone,
                     t.RowsEstimated, t.LastSyncedAt,

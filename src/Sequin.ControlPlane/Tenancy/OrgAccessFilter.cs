@@ -30,7 +30,7 @@ internal sealed class OrgAccessFilter(PlatformDbContext db, TenantScope scope) :
         string? role = null;
         if (actor.ApiKeyOrgId is { } keyOrg)
         {
-            role = keyOrg == orgId ? OrgRole.Admin : null;
+            role = keyOrg == orgId ? OrganizationRoles.Admin : null;
         }
         else if (actor.UserId is { } userId)
         {
@@ -60,18 +60,14 @@ internal sealed class OrgAccessFilter(PlatformDbContext db, TenantScope scope) :
     public static string RoleOf(HttpContext http) => http.Items[RoleKey] as string ?? throw new InvalidOperationException("OrgAccessFilter did not run");
 }
 
-/// <summary>Organization roles and their order: owner &gt; admin &gt; member.</summary>
+/// <summary>The order of <see cref="OrganizationRoles"/>: owner &gt; admin &gt; member.</summary>
 internal static class OrgRole
 {
-    public const string Owner = OrganizationRoles.Owner;
-    public const string Admin = OrganizationRoles.Admin;
-    public const string Member = OrganizationRoles.Member;
-
     public static int Rank(string role) => role switch
     {
-        Owner => 3,
-        Admin => 2,
-        Member => 1,
+        OrganizationRoles.Owner => 3,
+        OrganizationRoles.Admin => 2,
+        OrganizationRoles.Member => 1,
         _ => 0,
     };
 }

@@ -108,6 +108,7 @@ internal sealed partial class SyncRunner(
         var nextSchemaRefresh = time.GetUtcNow() + _options.SchemaRefreshInterval;
         var nextBalanceCheck = time.GetUtcNow() + TimeSpan.FromSeconds(Random.Shared.Next(3, 8));
         var nextUsageWrite = time.GetUtcNow();
+        string? syncState = null; // last state written to syncs.state by this run
         await store.SetStateAsync(syncId, tables.Any(t => t.State == "backfilling") ? "backfilling" : "live", null, cancellationToken);
         try
         {
@@ -184,6 +185,19 @@ internal sealed partial class SyncRunner(
                     moreNow |= await StepAsync(spec, table, connector, destination, cancellationToken);
                 }
 
+                // The sync is live once every table is. Written when it changes; "error" is written by the failing step
+                // itself and only remembered here, so that the recovery writes the state again.
+                var state = tables.Any(t => t.ErrorShown) ? "error" : tables.All(t => t.State == "live") ? "live" : "backfilling";
+                if (state != syncState)
+                {
+                    if (state != "error")
+                    {
+                        await store.SetStateAsync(spec.Id, state, null, cancellationToken);
+                    }
+
+                    syncState = state;
+                }
+
                 if (tables.Any(t => t.AuthFailed))
                 {
                     // Revoked credentials: give the user time to reconnect; the next run reloads the credentials.
@@ -243,11 +257,7 @@ internal sealed partial class SyncRunner(
 
                 await store.UpdateTableAsync(table.Spec.Id, table.State, table.Rows, null, cancellationToken);
                 table.Mirrored(time);
-                if (table.ErrorShown)
-                {
-                    table.ErrorShown = false;
-                    await store.SetStateAsync(spec.Id, table.State == "live" ? "live" : "backfilling", null, cancellationToken);
-                }
+                table.ErrorShown = false;
             }
 
             return more;
