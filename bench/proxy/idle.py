@@ -17,7 +17,7 @@ def rss_kib(pid):
 n = int(sys.argv[1])
 pid = int(os.environ["HARNESS_PID"])
 dsn = dict(host=os.environ["PGHOST"], port=int(os.environ["PGPORT"]), user=os.environ["BENCH_USER"],
-           password=os.environ["PGPASSWORD"], dbname="bench", sslmode="disable")
+           password=os.environ["BENCH_PASSWORD"], dbname="bench", sslmode="disable")
 warm = psycopg2.connect(**dsn)
 warm.cursor().execute("select 1")
 time.sleep(1)

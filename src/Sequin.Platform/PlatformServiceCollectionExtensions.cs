@@ -36,11 +36,12 @@ public static class PlatformServiceCollectionExtensions
         services.AddDbContext<TenantDbContext>((sp, o) => o.UseNpgsql(sp.GetRequiredService<PlatformDatabase>().DataSource));
         // Secrets at rest: Data Protection with its key ring in the platform database, shared by every host.
         services.AddDataProtection().SetApplicationName("sequin");
+        services.AddSingleton<PlatformXmlRepository>();
         services.AddOptions<SecretsOptions>().Bind(configuration.GetSection(SecretsOptions.Section));
         services.AddOptions<KeyManagementOptions>()
-            .Configure<PlatformDatabase, IOptions<SecretsOptions>>((o, db, secrets) =>
+            .Configure<PlatformXmlRepository, IOptions<SecretsOptions>>((o, repository, secrets) =>
             {
-                o.XmlRepository = new PlatformXmlRepository(db);
+                o.XmlRepository = repository;
                 o.XmlEncryptor = new MasterKeyXmlEncryptor(secrets.Value.LoadKey());
             });
         services.AddSingleton<ISecretProtector, DataProtectionSecretProtector>();
