@@ -1,4 +1,4 @@
-// The harness's in-memory Salesforce: GET /upstream/{Object} → { id: { Field: value } }.
+// The sandbox's Salesforce org, read over its REST API by the harness: GET /upstream/{Object} → { Id: { Field: value } }.
 export async function upstream(object) {
   const response = await fetch(`${process.env.UPSTREAM_URL}/upstream/${object}`);
   if (!response.ok) throw new Error(`upstream ${object}: ${response.status}`);

@@ -9,13 +9,13 @@ check() { # name, expected pattern, actual
   if grep -qE -- "$2" <<<"$3"; then passed=$((passed + 1)); echo "ok - $1"
   else failed=$((failed + 1)); echo "not ok - $1"; sed 's/^/#   /' <<<"$3" | tail -20; fi
 }
-direct() { PGPORT=$DIRECT_PORT PGUSER=$DIRECT_USER PGPASSWORD=$DIRECT_PASSWORD psql -X -At -d compat -c "$1" 2>&1; }
+direct() { PGPORT=$DIRECT_PORT PGUSER=$DIRECT_USER PGPASSWORD=$DIRECT_PASSWORD psql -X -At -c "$1" 2>&1; }
 
-out=$(PGUSER=$BENCH_USER PGDATABASE=bench pgbench -i -s 1 -q 2>&1; echo "exit=$?")
+out=$(PGUSER=$BENCH_USER PGPASSWORD=$BENCH_PASSWORD PGDATABASE=bench pgbench -i -s 1 -q 2>&1; echo "exit=$?")
 check "pgbench -i through the proxy (COPY)" 'exit=0' "$out"
 
 for mode in simple extended prepared; do
-  out=$(PGUSER=$BENCH_USER PGDATABASE=bench pgbench -n -S -M "$mode" -c 4 -j 2 -T 3 2>&1; echo "exit=$?")
+  out=$(PGUSER=$BENCH_USER PGPASSWORD=$BENCH_PASSWORD PGDATABASE=bench pgbench -n -S -M "$mode" -c 4 -j 2 -T 3 2>&1; echo "exit=$?")
   check "pgbench -S -M $mode" 'number of failed transactions: 0 .*exit=0|exit=0' "$(tr '\n' ' ' <<<"$out")"
   check "pgbench -S -M $mode processed transactions" 'number of transactions actually processed: [1-9]' "$out"
 done

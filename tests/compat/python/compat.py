@@ -1,6 +1,7 @@
 """psycopg2 and psycopg 3 (Debian packages) through the Sequin proxy. Prints "N passed, N failed"."""
 import json
 import os
+import time
 import traceback
 import urllib.request
 import uuid
@@ -38,6 +39,17 @@ def case(fn):
     return fn
 
 
+def eventually(check, seconds=15):
+    """The sync engine runs alongside the proxy: a record it read just before a delete through the proxy can be
+    upserted back for up to one poll (docs/proxy.md, "Writes racing the sync"); it converges on the next poll."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+    return True
+
+
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
@@ -47,7 +59,7 @@ def unique(prefix):
 def psycopg2_read_and_tls():
     with psycopg2.connect(**PROXY, sslmode="require") as c, c.cursor() as cur:
         cur.execute("select current_user, %s::int + 1", (41,))
-        assert cur.fetchone() == ("sequin_proxy", 42)
+        assert cur.fetchone() == (os.environ["BACKEND_ROLE"], 42)
 
 
 @case
@@ -127,7 +139,7 @@ def psycopg3_insert_returning_update_delete():
         cur = c.execute("delete from salesforce.contact where id = %s", (new_id,))
         assert cur.rowcount == 1
         assert new_id not in upstream("Contact")
-        assert direct_scalar("select count(*) from salesforce.contact where id = %s", (new_id,)) == 0
+        assert eventually(lambda: direct_scalar("select count(*) from salesforce.contact where id = %s", (new_id,)) == 0)
 
 
 @case
@@ -158,7 +170,7 @@ def psycopg3_transaction_and_pipeline():
 
 @case
 def database_and_upstream_agree_on_contacts():
-    assert direct_scalar("select count(*) from salesforce.contact") == len(upstream("Contact"))
+    assert eventually(lambda: direct_scalar("select count(*) from salesforce.contact") == len(upstream("Contact")))
 
 
 print(f"{results['passed']} passed, {results['failed']} failed")
