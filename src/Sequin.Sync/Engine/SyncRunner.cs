@@ -85,7 +85,7 @@ internal sealed partial class SyncRunner(
         await using var connector = factory.Create(spec.Credentials, new StoreCredentialSink(store, spec.ConnectionId), limits);
         var destination = pools.Get(spec.DestinationConnectionString);
         var tables = new List<TableRuntime>();
-        var blocked = new List<string>(); // tables whose schema change the destination refused
+        var blocked = 0; // tables whose schema change the destination refused
         try
         {
             await using (var connection = await destination.OpenConnectionAsync(cancellationToken))
@@ -102,7 +102,7 @@ internal sealed partial class SyncRunner(
                 catch (SchemaChangeBlockedException e)
                 {
                     // Only this table waits (rows kept, error in its _sync row); the others sync. Every re-provision retries it.
-                    blocked.Add(table.TableName);
+                    blocked++;
                     await BlockTableAsync(spec, table, destination, e, cancellationToken);
                 }
             }
@@ -119,7 +119,7 @@ internal sealed partial class SyncRunner(
         var nextBalanceCheck = time.GetUtcNow() + TimeSpan.FromSeconds(Random.Shared.Next(3, 8));
         var nextUsageWrite = time.GetUtcNow();
         string? syncState = null; // last state written to syncs.state by this run
-        if (blocked.Count == 0)
+        if (blocked == 0)
         {
             await store.SetStateAsync(syncId, tables.Any(t => t.State == "backfilling") ? "backfilling" : "live", null, cancellationToken);
         }
@@ -201,7 +201,7 @@ internal sealed partial class SyncRunner(
 
                 // The sync is live once every table is. Written when it changes; "error" is written by the failing step
                 // itself and only remembered here, so that the recovery writes the state again.
-                var state = blocked.Count > 0 || tables.Any(t => t.ErrorShown) ? "error" : tables.All(t => t.State == "live") ? "live" : "backfilling";
+                var state = blocked > 0 || tables.Any(t => t.ErrorShown) ? "error" : tables.All(t => t.State == "live") ? "live" : "backfilling";
                 if (state != syncState)
                 {
                     if (state != "error")
