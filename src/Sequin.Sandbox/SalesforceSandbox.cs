@@ -208,7 +208,42 @@ public sealed class SalesforceSandbox
     public void SetValidationRules(string orgId, IEnumerable<SandboxValidationRule> rules)
     {
         var org = RequireOrg(orgId);
-        org.ValidationRules = ValidationRuleCompiler.Compile(rules, Catalog);
+        org.ValidationRules = ValidationRuleCompiler.Compile(rules, org.Catalog);
+    }
+
+    /// <summary>
+    /// Changes the type of a custom field in one org, as "Change Field Type" in Setup does: describe reports the new
+    /// type at once, and every stored value (recycle bin included) is converted, or cleared when it does not convert.
+    /// Records keep their SystemModstamp and LastModifiedDate (it is a metadata change, not a record write).
+    /// </summary>
+    public SandboxFieldChangeResult ChangeFieldType(string orgId, string sobject, string field, SandboxFieldChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var org = RequireOrg(orgId);
+        lock (org.WriteGate)
+        {
+            var type = org.Catalog.Find(sobject) ?? throw new KeyNotFoundException($"No sObject '{sobject}'.");
+            var old = type.FindField(field) ?? throw new KeyNotFoundException($"No field '{field}' on {type.Name}.");
+            var retyped = FieldTypeChange.Retype(type, old, change.Type, change.Length, change.Precision, change.Scale);
+            var changed = type.WithField(retyped);
+            // Rules bind fields by name: re-bind them to the new definition first, refusing the change if one no longer binds.
+            var rules = ValidationRuleCompiler.Compile(org.ValidationRules.Select(r => r.Source), org.Catalog.With(changed));
+            int records = 0, cleared = 0;
+            org.ChangeType(changed, record =>
+            {
+                var values = (object?[])record.Values.Clone();
+                values[retyped.Ordinal] = FieldTypeChange.Convert(values[retyped.Ordinal], retyped, out var lost);
+                records++;
+                cleared += lost ? 1 : 0;
+                return new Record(changed, values, record.IsDeleted, record.DeletedDate);
+            });
+            org.ValidationRules = rules;
+            return new SandboxFieldChangeResult
+            {
+                Object = changed.Name, Field = retyped.Name, PreviousType = old.Type.DescribeName(), Type = retyped.Type.DescribeName(),
+                Records = records, Lost = cleared,
+            };
+        }
     }
 
     /// <summary>The org's validation rules.</summary>
@@ -219,7 +254,7 @@ public sealed class SalesforceSandbox
     public int CountRecords(string orgId, string sobject, bool includeDeleted = false)
     {
         var org = RequireOrg(orgId);
-        var type = Catalog.Find(sobject) ?? throw new ArgumentException($"Unknown sObject '{sobject}'.", nameof(sobject));
+        var type = org.Catalog.Find(sobject) ?? throw new ArgumentException($"Unknown sObject '{sobject}'.", nameof(sobject));
         var table = org.Table(type);
         return table.LiveCount + (includeDeleted ? table.DeletedCount : 0);
     }

@@ -80,6 +80,48 @@ public sealed class SandboxActivityStatus
 }
 
 /// <summary>
+/// A change of a custom field's type (admin API <c>PUT /_sandbox/orgs/{orgId}/sobjects/{sobject}/fields/{field}</c>):
+/// the new describe <see cref="Type"/> (<c>string textarea email phone url boolean int double currency percent date
+/// datetime</c>) and, optionally, its length (text) or precision and scale (numbers).
+/// </summary>
+public sealed class SandboxFieldChange
+{
+    /// <summary>The new describe type, e.g. <c>double</c>.</summary>
+    public string Type { get; set; } = string.Empty;
+
+    /// <summary>Text length; default the current length of a text field, else 255.</summary>
+    public int? Length { get; set; }
+
+    /// <summary>Total digits of a number; default 18.</summary>
+    public int? Precision { get; set; }
+
+    /// <summary>Digits after the decimal point; default 0 (currency 2).</summary>
+    public int? Scale { get; set; }
+}
+
+/// <summary>What a field type change did.</summary>
+public sealed class SandboxFieldChangeResult
+{
+    /// <summary>The sObject (<c>Contact</c>).</summary>
+    public required string Object { get; init; }
+
+    /// <summary>The field (<c>Score__c</c>).</summary>
+    public required string Field { get; init; }
+
+    /// <summary>Describe type before the change.</summary>
+    public required string PreviousType { get; init; }
+
+    /// <summary>Describe type now.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>Records whose value was converted (recycle bin included).</summary>
+    public int Records { get; init; }
+
+    /// <summary>Values that did not convert and were cleared (or set to false, or cut to the new length).</summary>
+    public int Lost { get; init; }
+}
+
+/// <summary>
 /// A declarative validation rule. Like a Salesforce validation rule, the record is rejected with
 /// <c>FIELD_CUSTOM_VALIDATION_EXCEPTION</c> and <see cref="ErrorMessage"/> when <see cref="Condition"/>
 /// is TRUE for the record as it would be saved (insert, or the record with the update applied).

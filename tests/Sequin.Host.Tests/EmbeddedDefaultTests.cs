@@ -1,5 +1,6 @@
 using System.Net;
 using Sequin.Platform.Database;
+using Sequin.Testing;
 using Shouldly;
 
 namespace Sequin.Host.Tests;

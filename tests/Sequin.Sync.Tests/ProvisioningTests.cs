@@ -139,4 +139,54 @@ public sealed class ProvisioningTests
         (await Destination.ScalarAsync<long>(destination, "select count(*) from salesforce.contact")).ShouldBe(100);
         (await Destination.ScalarAsync<long>(destination, "select count(*) from pg_trigger where tgrelid = 'salesforce.contact'::regclass and tgname like 'sequin_capture_%'")).ShouldBe(3);
     }
+
+    [Fact]
+    public async Task Evolution_ColumnAViewDependsOn_IsRefusedAndNothingOfTheChangeIsApplied()
+    {
+        var (destination, sync) = await ProvisionAsync(Contact());
+        await using var _ = sync;
+        await using (var cmd = sync.CreateCommand("insert into salesforce.contact (id, first_name, number_of_employees) select 'id' || i, 'n' || i, i from generate_series(1, 10) i"))
+        {
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using (var admin = new NpgsqlConnection(destination))
+        {
+            await admin.OpenAsync();
+            await using var cmd = new NpgsqlCommand("""
+                create view public.first_names as select id, first_name from salesforce.contact;
+                create view public.sizes as select id, number_of_employees from salesforce.contact;
+                """, admin);
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var connection = await sync.OpenConnectionAsync();
+        async Task<SchemaChangeBlockedException> RefusedAsync(SourceObject describe, string[] selected)
+        {
+            var existing = await DestinationProvisioner.ReadFieldColumnsAsync(connection, "salesforce", "contact", default);
+            return await Should.ThrowAsync<SchemaChangeBlockedException>(() => _provisioner.EnsureTableAsync(connection,
+                TableModel.Build("salesforce", "contact", "salesforce", SyncId, describe, selected, existing), default));
+        }
+
+        // FirstName deselected (a view uses it) while Title is newly selected: neither happens.
+        var title = new SourceField("Title", "string", FieldKind.Text, false, true, true);
+        (await RefusedAsync(Contact(title), ["AccountId", "NumberOfEmployees", "Title"])).Message
+            .ShouldStartWith("schema change not applied: FirstName is no longer synced, but column first_name cannot be dropped");
+        // NumberOfEmployees became text upstream (a view uses the column).
+        var retyped = new SourceObject("Contact", "Id", "SystemModstamp",
+        [
+            new("Id", "id", FieldKind.Text, false, false, false),
+            new("SystemModstamp", "datetime", FieldKind.Timestamp, false, false, false),
+            new("FirstName", "string", FieldKind.Text, false, true, true),
+            new("AccountId", "reference", FieldKind.Text, true, true, true),
+            new("NumberOfEmployees", "string", FieldKind.Text, false, true, true),
+        ]);
+        (await RefusedAsync(retyped, ["FirstName", "AccountId", "NumberOfEmployees"])).Message
+            .ShouldContain("NumberOfEmployees changed type upstream (integer -> text), but column number_of_employees cannot be changed");
+
+        (await Destination.ScalarAsync<string>(destination,
+            "select string_agg(column_name || ':' || data_type, ',' order by ordinal_position) from information_schema.columns where table_schema = 'salesforce' and table_name = 'contact'"))
+            .ShouldBe("id:text,system_modstamp:timestamp with time zone,first_name:text,account_id:text,number_of_employees:integer,_sync_inserted_at:timestamp with time zone,_sync_updated_at:timestamp with time zone");
+        (await Destination.ScalarAsync<long>(destination, "select count(*) from public.first_names join public.sizes using (id)")).ShouldBe(10);
+    }
 }

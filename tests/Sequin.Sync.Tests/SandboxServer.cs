@@ -30,17 +30,34 @@ public sealed class SandboxServer : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        await StartCoreAsync(null);
+        _instance = this;
+    }
+
+    /// <summary>A sandbox of its own, for a test that needs other options (custom fields); dispose it after.</summary>
+    public static async Task<SandboxServer> StartAsync(Action<SalesforceSandboxOptions> configure)
+    {
+        var server = new SandboxServer();
+        await server.StartCoreAsync(configure);
+        return server;
+    }
+
+    private async Task StartCoreAsync(Action<SalesforceSandboxOptions>? configure)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSalesforceSandbox(o => o.InjectedTimeoutSeconds = 5);
+        builder.Services.AddSalesforceSandbox(o =>
+        {
+            o.InjectedTimeoutSeconds = 5;
+            configure?.Invoke(o);
+        });
         _app = builder.Build();
         _app.MapSalesforceSandbox(Prefix);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseUrl = address + Prefix;
         Sandbox = _app.Services.GetRequiredService<SalesforceSandbox>();
-        _instance = this;
     }
 
     /// <summary>Fresh tokens for an existing org.</summary>

@@ -13,15 +13,16 @@ namespace Sequin.Sync.Tests;
 /// <summary>Compares a synced table with the upstream object, row by row and field by field.</summary>
 internal static class Upstream
 {
+    /// <summary>Differences between the table and the upstream object, over every field or the <paramref name="fields"/> synced.</summary>
     public static async Task<(int Rows, List<string> Differences)> CompareAsync(Dictionary<string, string> credentials, string destination,
-        string objectName, string schema = "salesforce", int maxDifferences = 20)
+        string objectName, string schema = "salesforce", int maxDifferences = 20, IReadOnlyCollection<string>? fields = null)
     {
         using var factory = new SalesforceConnectorFactory(Options.Create(new SalesforceOptions { RequestsPerSecond = 1000 }), TimeProvider.System,
             NullLoggerFactory.Instance);
         await using var connector = factory.Create(new SourceCredentials(credentials), new MemorySink(),
             factory.DefaultLimits with { RequestsPerSecond = 1000, DailyShare = 1 });
         var describe = await connector.DescribeObjectAsync(objectName, default);
-        var model = TableModel.Build(schema, Naming.SnakeCase(objectName), "salesforce", Guid.Empty, describe, null);
+        var model = TableModel.Build(schema, Naming.SnakeCase(objectName), "salesforce", Guid.Empty, describe, fields);
         var upstream = new Dictionary<string, SourceRecord>(StringComparer.Ordinal);
         string? cursor = null;
         BackfillPage page;

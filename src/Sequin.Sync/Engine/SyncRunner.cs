@@ -85,6 +85,7 @@ internal sealed partial class SyncRunner(
         await using var connector = factory.Create(spec.Credentials, new StoreCredentialSink(store, spec.ConnectionId), limits);
         var destination = pools.Get(spec.DestinationConnectionString);
         var tables = new List<TableRuntime>();
+        var blocked = 0; // tables whose schema change the destination refused
         try
         {
             await using (var connection = await destination.OpenConnectionAsync(cancellationToken))
@@ -94,7 +95,16 @@ internal sealed partial class SyncRunner(
 
             foreach (var table in spec.Tables)
             {
-                tables.Add(await ProvisionAsync(spec, table, connector, destination, cancellationToken));
+                try
+                {
+                    tables.Add(await ProvisionAsync(spec, table, connector, destination, cancellationToken));
+                }
+                catch (SchemaChangeBlockedException e)
+                {
+                    // Only this table waits (rows kept, error in its _sync row); the others sync. Every re-provision retries it.
+                    blocked++;
+                    await BlockTableAsync(spec, table, destination, e, cancellationToken);
+                }
             }
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is SourceException or NpgsqlException or InvalidOperationException)
@@ -109,7 +119,11 @@ internal sealed partial class SyncRunner(
         var nextBalanceCheck = time.GetUtcNow() + TimeSpan.FromSeconds(Random.Shared.Next(3, 8));
         var nextUsageWrite = time.GetUtcNow();
         string? syncState = null; // last state written to syncs.state by this run
-        await store.SetStateAsync(syncId, tables.Any(t => t.State == "backfilling") ? "backfilling" : "live", null, cancellationToken);
+        if (blocked == 0)
+        {
+            await store.SetStateAsync(syncId, tables.Any(t => t.State == "backfilling") ? "backfilling" : "live", null, cancellationToken);
+        }
+
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -187,7 +201,7 @@ internal sealed partial class SyncRunner(
 
                 // The sync is live once every table is. Written when it changes; "error" is written by the failing step
                 // itself and only remembered here, so that the recovery writes the state again.
-                var state = tables.Any(t => t.ErrorShown) ? "error" : tables.All(t => t.State == "live") ? "live" : "backfilling";
+                var state = blocked > 0 || tables.Any(t => t.ErrorShown) ? "error" : tables.All(t => t.State == "live") ? "live" : "backfilling";
                 if (state != syncState)
                 {
                     if (state != "error")
@@ -533,22 +547,36 @@ internal sealed partial class SyncRunner(
         await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task RecordErrorAsync(NpgsqlDataSource destination, TableRuntime table, string message, string? state, CancellationToken cancellationToken)
+    private Task RecordErrorAsync(NpgsqlDataSource destination, TableRuntime table, string message, string? state, CancellationToken cancellationToken) =>
+        RecordErrorAsync(destination, table.Model.Schema, table.Model.Table, message, state, cancellationToken);
+
+    /// <summary>A table whose schema change is refused: error in its <c>_sync</c> row and in the platform, the sync shown in error.</summary>
+    private async Task BlockTableAsync(SyncSpec spec, SyncTableSpec table, NpgsqlDataSource destination, SchemaChangeBlockedException e,
+        CancellationToken cancellationToken)
+    {
+        LogTableBlocked(logger, spec.Id, table.TableName, e.Message);
+        await RecordErrorAsync(destination, spec.Schema, table.TableName, e.Message, "error", cancellationToken);
+        await store.UpdateTableAsync(table.Id, "error", null, e.Message, cancellationToken);
+        await store.SetStateAsync(spec.Id, "error", $"{table.TableName}: {e.Message}", cancellationToken);
+    }
+
+    private async Task RecordErrorAsync(NpgsqlDataSource destination, string schema, string tableName, string message, string? state,
+        CancellationToken cancellationToken)
     {
         try
         {
             await using var cmd = destination.CreateCommand($"""
-                update {Naming.Qualified(table.Model.Schema, "_sync")}
+                update {Naming.Qualified(schema, "_sync")}
                 set last_error = $2, last_error_at = now(), state = coalesce($3, state), updated_at = now() where table_name = $1
                 """);
-            cmd.Parameters.AddWithValue(table.Model.Table);
+            cmd.Parameters.AddWithValue(tableName);
             cmd.Parameters.AddWithValue(message);
             cmd.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)state ?? DBNull.Value);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
         catch (NpgsqlException e)
         {
-            LogStatusUnwritable(logger, table.Model.Schema, e.Message);
+            LogStatusUnwritable(logger, schema, e.Message);
         }
     }
 
@@ -712,6 +740,9 @@ internal sealed partial class SyncRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId}: {Table} needs a full resync: {Reason}")]
     private static partial void LogResync(ILogger logger, Guid syncId, string table, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync {SyncId}: {Table} waits: {Reason}")]
+    private static partial void LogTableBlocked(ILogger logger, Guid syncId, string table, string reason);
 
     [LoggerMessage(Message = "Sync {SyncId}: {Table} failed ({Failures} in a row): {Error}")]
     private static partial void LogTableError(ILogger logger, LogLevel level, Guid syncId, string table, int failures, string error, Exception exception);

@@ -12,6 +12,12 @@ namespace Sequin.Sync.Provisioning;
 internal sealed record ProvisionResult(bool Created, bool NeedsResync, IReadOnlyList<string> Changes);
 
 /// <summary>
+/// A schema change the destination refuses: a column to drop or retype has dependent objects (a user's view). Nothing
+/// of the table's change was applied and no row was touched; the message says what to do.
+/// </summary>
+internal sealed class SchemaChangeBlockedException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
 /// Creates and evolves the destination side of a sync exactly as ADR 0007 defines it: the <c>_sequin</c> schema with
 /// the capture function and role helpers, the <c>sequin_sync</c> role, the sync's schema with its <c>_sync</c> status
 /// table, and each synced table with comments, reference indexes and capture triggers. Idempotent; every statement
@@ -70,7 +76,8 @@ internal sealed partial class DestinationProvisioner(ILogger<DestinationProvisio
     /// <summary>
     /// Creates or evolves one synced table: adds newly selected columns, drops deselected ones, changes types (a
     /// failing cast drops and re-adds the column and asks for a resync; rows are never dropped), and (re)installs
-    /// comments, reference indexes, capture triggers and the table's <c>_sync</c> row.
+    /// comments, reference indexes, capture triggers and the table's <c>_sync</c> row. Throws
+    /// <see cref="SchemaChangeBlockedException"/>, having changed nothing, when a column to drop or retype has dependent objects.
     /// </summary>
     /// <remarks>
     /// With <paramref name="deferIndexes"/> the reference indexes are left out: a table about to be backfilled loads
@@ -108,7 +115,15 @@ internal sealed partial class DestinationProvisioner(ILogger<DestinationProvisio
                     continue;
                 }
 
-                await ExecuteAsync(connection, $"alter table {model.Qualified} drop column {Naming.Quote(name)}", cancellationToken);
+                try
+                {
+                    await ExecuteAsync(connection, $"alter table {model.Qualified} drop column {Naming.Quote(name)}", cancellationToken);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DependentObjectsStillExist)
+                {
+                    throw Blocked($"{current.Field} is no longer synced, but column {name} cannot be dropped", e);
+                }
+
                 changes.Add($"dropped {name}");
             }
 
@@ -136,7 +151,16 @@ internal sealed partial class DestinationProvisioner(ILogger<DestinationProvisio
                     {
                         // The old values do not cast: keep every row, re-create the column empty, and re-read the values.
                         await ExecuteAsync(connection, "rollback to savepoint sequin_retype", cancellationToken);
-                        await ExecuteAsync(connection, $"alter table {model.Qualified} drop column {Naming.Quote(column.Name)}", cancellationToken);
+                        try
+                        {
+                            await ExecuteAsync(connection, $"alter table {model.Qualified} drop column {Naming.Quote(column.Name)}", cancellationToken);
+                        }
+                        catch (PostgresException drop) when (drop.SqlState == PostgresErrorCodes.DependentObjectsStillExist)
+                        {
+                            throw Blocked($"{column.Field.Name} changed type upstream ({current.SqlType} -> {column.SqlType}), but column {column.Name} " +
+                                $"cannot be changed ({e.MessageText})", drop);
+                        }
+
                         await ExecuteAsync(connection, $"alter table {model.Qualified} add column {Naming.Quote(column.Name)} {column.SqlType}", cancellationToken);
                         changes.Add($"re-created {column.Name} as {column.SqlType} ({e.MessageText})");
                     }
@@ -257,6 +281,10 @@ internal sealed partial class DestinationProvisioner(ILogger<DestinationProvisio
 
         return result;
     }
+
+    private static SchemaChangeBlockedException Blocked(string what, PostgresException e) => new(
+        $"schema change not applied: {what}: {e.MessageText}. Drop or change the objects that depend on it (such as views); " +
+        "the table resumes by itself at the next schema check, and its rows are kept meanwhile", e);
 
     private static string CastExpression(string quotedColumn, string fromType, string toType) => (fromType, toType) switch
     {

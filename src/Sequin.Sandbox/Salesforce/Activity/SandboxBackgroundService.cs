@@ -60,7 +60,12 @@ internal sealed partial class SandboxBackgroundService(SalesforceSandbox sandbox
             {
                 for (var i = 0; i < operations; i++)
                 {
-                    Mutate(org, settings);
+                    // Under the write gate (re-entered by the writes), so a field type change never lands between
+                    // generating a value and writing it.
+                    lock (org.WriteGate)
+                    {
+                        Mutate(org, settings);
+                    }
                 }
             }
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)

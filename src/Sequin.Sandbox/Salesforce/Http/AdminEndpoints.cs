@@ -4,7 +4,7 @@ namespace Sequin.Sandbox.Salesforce.Http;
 
 /// <summary>
 /// The admin API under <c>/_sandbox/</c> that tests and the demo drive: orgs, tokens, faults, live
-/// activity and validation rules. A thin layer over <see cref="SalesforceSandbox"/>; errors are RFC 7807
+/// activity, validation rules and field type changes. A thin layer over <see cref="SalesforceSandbox"/>; errors are RFC 7807
 /// problem details (404 unknown org, 400 invalid input, 401 missing admin key).
 /// </summary>
 internal static class AdminEndpoints
@@ -58,6 +58,8 @@ internal static class AdminEndpoints
         admin.MapPut("/orgs/{orgId}/faults", (string orgId, SandboxFaults faults) => TypedResults.Ok(sandbox.SetFaults(orgId, faults)));
         admin.MapGet("/orgs/{orgId}/activity", (string orgId) => TypedResults.Ok(sandbox.GetActivity(orgId)));
         admin.MapPut("/orgs/{orgId}/activity", (string orgId, SandboxActivity activity) => TypedResults.Ok(sandbox.SetActivity(orgId, activity)));
+        admin.MapPut("/orgs/{orgId}/sobjects/{sobject}/fields/{field}", (string orgId, string sobject, string field, SandboxFieldChange change) =>
+            TypedResults.Ok(sandbox.ChangeFieldType(orgId, sobject, field, change)));
         admin.MapGet("/orgs/{orgId}/validation-rules", (string orgId) => TypedResults.Ok(sandbox.GetValidationRules(orgId)));
         admin.MapPut("/orgs/{orgId}/validation-rules", (string orgId, List<SandboxValidationRule> rules) =>
         {

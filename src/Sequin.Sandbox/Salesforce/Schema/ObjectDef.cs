@@ -2,7 +2,8 @@ namespace Sequin.Sandbox.Salesforce.Schema;
 
 /// <summary>
 /// An sObject type: describe metadata plus the field catalogue with slot ordinals. Built once per
-/// sandbox (standard objects plus the custom objects declared in options) and shared by all orgs.
+/// sandbox (standard objects plus the custom objects declared in options) and shared by all orgs; a field
+/// type change gives the org a new definition (<see cref="WithField"/>), never edits a shared one.
 /// </summary>
 internal sealed class ObjectDef
 {
@@ -72,6 +73,13 @@ internal sealed class ObjectDef
     public FieldDef? NameField { get; }
 
     public FieldDef? FindField(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>
+    /// This object with <paramref name="replacement"/> in place of the field of the same name. The replacement
+    /// stores a value too, so every field keeps its slot and records convert slot by slot.
+    /// </summary>
+    public ObjectDef WithField(FieldDef replacement) => new(Name, Label, LabelPlural, KeyPrefix, Custom, Createable, Deletable,
+        [.. Fields.Select(f => f.Name.Equals(replacement.Name, StringComparison.OrdinalIgnoreCase) ? replacement : f)]);
 
     public FieldDef? FindField(ReadOnlySpan<char> name) =>
         _byName.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out var field) ? field : null;

@@ -4,7 +4,8 @@ namespace Sequin.Sandbox.Salesforce.Schema;
 
 /// <summary>
 /// Every sObject type of the sandbox, by name (case-insensitive) and by key prefix. Built once from
-/// the standard objects and <see cref="SalesforceSandboxOptions.CustomObjects"/>.
+/// the standard objects and <see cref="SalesforceSandboxOptions.CustomObjects"/>; an org whose schema
+/// changes (a field's type) gets its own copy from <see cref="With"/>.
 /// </summary>
 internal sealed class SchemaCatalog
 {
@@ -40,6 +41,21 @@ internal sealed class SchemaCatalog
             AddCustomFields(builder, declaration);
             Add(builder.Build());
         }
+    }
+
+    private SchemaCatalog()
+    {
+    }
+
+    /// <summary>A copy of this catalogue with <paramref name="changed"/> in place of the object of the same name.</summary>
+    public SchemaCatalog With(ObjectDef changed)
+    {
+        var copy = new SchemaCatalog();
+        foreach (var def in _byName.Values)
+        {
+            copy.Add(def.Name.Equals(changed.Name, StringComparison.OrdinalIgnoreCase) ? changed : def);
+        }
+        return copy;
     }
 
     public IReadOnlyCollection<ObjectDef> Objects => _byName.Values;

@@ -7,7 +7,8 @@ namespace Sequin.Sandbox.Salesforce.Store;
 
 /// <summary>
 /// One emulated Salesforce org: its tables, clock, limits, faults, validation rules, live-activity
-/// settings and open query cursors. Orgs share nothing but the schema catalogue.
+/// settings and open query cursors. Orgs share nothing but the schema catalogue, until an org's schema
+/// changes (<see cref="ChangeType"/>): then it has its own.
 /// </summary>
 internal sealed class Org
 {
@@ -15,7 +16,8 @@ internal sealed class Org
     public static readonly TimeSpan DeletedRetention = TimeSpan.FromDays(15);
 
     private readonly TimeProvider _time;
-    private readonly Dictionary<ObjectDef, Table> _tables;
+    private Dictionary<string, Table> _tables; // by object name; replaced as a whole (copy on write)
+    private SchemaCatalog _catalog;
     private long _idCounter;
     private long _lastStampTicks;
     private long _apiUsed;
@@ -27,13 +29,13 @@ internal sealed class Org
         Id = id;
         Name = name;
         Pod = pod;
-        Catalog = catalog;
+        _catalog = catalog;
         _time = time;
         Faults = faults;
         CreatedDate = TruncateToMs(time.GetUtcNow().UtcDateTime);
         _apiDay = DateOnly.FromDateTime(CreatedDate);
         PurgedThrough = CreatedDate;
-        _tables = catalog.Objects.ToDictionary(o => o, o => new Table(o));
+        _tables = catalog.Objects.ToDictionary(o => o.Name, o => new Table(o), StringComparer.OrdinalIgnoreCase);
     }
 
     public string Id { get; }
@@ -42,7 +44,7 @@ internal sealed class Org
     /// <summary>Two characters in every id of this org, so ids of different orgs never collide.</summary>
     public string Pod { get; }
 
-    public SchemaCatalog Catalog { get; }
+    public SchemaCatalog Catalog => Volatile.Read(ref _catalog);
     public DateTime CreatedDate { get; }
 
     /// <summary>The integration user API sessions run as (CreatedById/LastModifiedById of API writes).</summary>
@@ -67,9 +69,33 @@ internal sealed class Org
 
     public TimeProvider Time => _time;
 
-    public Table Table(ObjectDef type) => _tables[type];
+    /// <summary>The records of an object (by name: a definition from before a schema change finds the current table).</summary>
+    public Table Table(ObjectDef type) => Volatile.Read(ref _tables)[type.Name];
 
-    public IEnumerable<Table> Tables => _tables.Values;
+    public IEnumerable<Table> Tables => Volatile.Read(ref _tables).Values;
+
+    /// <summary>
+    /// Puts a changed object definition in place: a new catalogue for this org and a new table holding every record
+    /// (recycle bin included, in the same order) converted by <paramref name="convert"/>. Must be called under
+    /// <see cref="WriteGate"/>. Readers that already hold the old table or records go on with that consistent snapshot.
+    /// </summary>
+    public void ChangeType(ObjectDef changed, Func<Record, Record> convert)
+    {
+        var old = Table(changed);
+        var snapshot = old.Snapshot().Span;
+        var table = new Table(changed);
+        table.EnsureCapacity(Math.Max(64, snapshot.Length));
+        foreach (var record in snapshot)
+        {
+            if (record is not null)
+            {
+                table.Append(convert(record));
+            }
+        }
+        var tables = new Dictionary<string, Table>(Volatile.Read(ref _tables), StringComparer.OrdinalIgnoreCase) { [changed.Name] = table };
+        Volatile.Write(ref _catalog, Catalog.With(changed));
+        Volatile.Write(ref _tables, tables);
+    }
 
     public DateTime UtcNow => TruncateToMs(_time.GetUtcNow().UtcDateTime);
 

@@ -148,7 +148,7 @@ internal static partial class RecordWriter
             return (null, new SalesforceError("MALFORMED_ID", $"{expected?.Label ?? "Record"} ID: id value of incorrect type: {rawId}", ["Id"]));
         }
         var type = org.Catalog.FindByPrefix(id);
-        if (type is null || (expected is not null && type != expected))
+        if (type is null || (expected is not null && !string.Equals(type.Name, expected.Name, StringComparison.Ordinal)))
         {
             return (null, new SalesforceError("MALFORMED_ID", $"{expected?.Label ?? "Record"} ID: id value of incorrect type: {rawId}", ["Id"]));
         }
@@ -167,7 +167,8 @@ internal static partial class RecordWriter
     private static (ObjectDef? Type, Record? Current, object?[]? Values, SaveResult Result) Prepare(Org org, WriteRequest request)
     {
         Record? current = null;
-        var type = request.Type;
+        // The current definition: the request may have been parsed against one from before a field type change.
+        var type = request.Type is { } requested ? org.Catalog.Find(requested.Name) : null;
         if (request.Id is not null)
         {
             var (record, error) = Lookup(org, type, request.Id);
@@ -290,6 +291,12 @@ internal static partial class RecordWriter
     private static SaveResult Commit(Org org, ObjectDef type, Record? current, object?[] values, string userId, bool systemOnly)
     {
         var table = org.Table(type);
+        if (table.Type != type)
+        {
+            // A field's type changed while this write was being prepared: store the values in the current shape.
+            values = FieldTypeChange.Adapt(type, table.Type, values);
+            type = table.Type;
+        }
         var stamp = org.NextStamp(current?.SystemModstamp);
         if (current is null)
         {

@@ -1,10 +1,14 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Sequin.Host.Tests;
+namespace Sequin.Testing;
 
-/// <summary>Runs the built host (<c>dotnet Sequin.Host.dll</c>) as a real process, as an operator would.</summary>
-internal sealed class HostProcess : IAsyncDisposable
+/// <summary>
+/// Runs the built host (<c>dotnet Sequin.Host.dll</c>) as a real process, as an operator would. A test project using
+/// it must build the host first (a project reference to <c>src/Sequin.Host</c>, with
+/// <c>ReferenceOutputAssembly="false"</c> when it does not use its types).
+/// </summary>
+public sealed class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
@@ -21,6 +25,7 @@ internal sealed class HostProcess : IAsyncDisposable
 
     public string Stdout { get { lock (_stdout) { return _stdout.ToString(); } } }
     public string Stderr { get { lock (_stderr) { return _stderr.ToString(); } } }
+    public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
