@@ -27,14 +27,14 @@ namespace Sequin.Platform.Security;
 /// shorter than the time other hosts have to see it. The first key of a new cluster is the exception: it is made
 /// and persisted during start-up, before the first secret is protected.</para>
 /// </remarks>
-internal sealed partial class PlatformXmlRepository(PlatformDatabase database, ILogger<PlatformXmlRepository> logger) : IXmlRepository, IAsyncDisposable
+internal sealed partial class PlatformXmlRepository(PlatformDatabase database, ILogger<PlatformXmlRepository> logger) : IXmlRepository
 {
     /// <summary>How often keys created by other hosts are read. 30 s.</summary>
     public static readonly TimeSpan ReloadInterval = TimeSpan.FromSeconds(30);
 
     private readonly Channel<(string FriendlyName, XElement Element)> _pending = Channel.CreateUnbounded<(string, XElement)>();
     private readonly Lock _lock = new();
-    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _stopping = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private List<(string FriendlyName, XElement Element)> _elements = [];
     private bool _loaded;
     private Task? _loop;
@@ -69,13 +69,13 @@ internal sealed partial class PlatformXmlRepository(PlatformDatabase database, I
         await ReloadAsync(cancellationToken);
         ensureKey();
         await FlushAsync(cancellationToken);
-        _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+        _loop = Task.Run(RunAsync, CancellationToken.None);
     }
 
     /// <summary>Stops the background loop and persists queued keys.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stop.CancelAsync();
+        _stopping.TrySetResult();
         if (_loop is not null)
         {
             await _loop;
@@ -84,45 +84,38 @@ internal sealed partial class PlatformXmlRepository(PlatformDatabase database, I
         await FlushAsync(cancellationToken);
     }
 
-    private async Task RunAsync(CancellationToken stop)
+    private async Task RunAsync()
     {
         var nextReload = DateTime.UtcNow + ReloadInterval;
-        while (!stop.IsCancellationRequested)
+        Task<bool>? pending = null; // one outstanding waiter, reused until it completes
+        while (!_stopping.Task.IsCompleted)
         {
-            try
-            {
-                using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop);
-                wake.CancelAfter(nextReload - DateTime.UtcNow is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
-                try
-                {
-                    await _pending.Reader.WaitToReadAsync(wake.Token);
-                }
-                catch (OperationCanceledException) when (!stop.IsCancellationRequested)
-                {
-                }
-
-                await FlushAsync(stop);
-                if (DateTime.UtcNow >= nextReload)
-                {
-                    await ReloadAsync(stop);
-                    nextReload = DateTime.UtcNow + ReloadInterval;
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            pending ??= _pending.Reader.WaitToReadAsync().AsTask();
+            var untilReload = nextReload - DateTime.UtcNow;
+            await Task.WhenAny(pending, Task.Delay(untilReload > TimeSpan.Zero ? untilReload : TimeSpan.Zero), _stopping.Task);
+            if (_stopping.Task.IsCompleted)
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+
+            if (pending.IsCompleted)
+            {
+                pending = null;
+            }
+
+            try
+            {
+                await FlushAsync(CancellationToken.None);
+                if (DateTime.UtcNow >= nextReload)
+                {
+                    await ReloadAsync(CancellationToken.None);
+                    nextReload = DateTime.UtcNow + ReloadInterval;
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or ObjectDisposedException)
             {
                 LogKeyRingIoFailed(logger, e.Message);
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(2), stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(2)), _stopping.Task);
             }
         }
     }
@@ -157,12 +150,6 @@ internal sealed partial class PlatformXmlRepository(PlatformDatabase database, I
             _elements = [.. stored, .. _elements.Where(e => !storedNames.Contains(e.FriendlyName))];
             _loaded = true;
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _stop.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Data Protection key ring: platform database I/O failed, retrying: {Reason}")]
