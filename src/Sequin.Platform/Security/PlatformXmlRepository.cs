@@ -112,7 +112,7 @@ internal sealed partial class PlatformXmlRepository(PlatformDatabase database, I
                     nextReload = DateTime.UtcNow + ReloadInterval;
                 }
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or ObjectDisposedException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
                 LogKeyRingIoFailed(logger, e.Message);
                 await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(2)), _stopping.Task);

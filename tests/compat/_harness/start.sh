@@ -89,9 +89,6 @@ PY
 }
 eval "$(harness_parse "$(harness_url 'Proxy URL')" PG)"
 eval "$(harness_parse "$(harness_url 'Direct DB URL')" READER_)"
-PGDATABASE=$PGDATABASE
-READER_USER=$READER_USER
-READER_PASSWORD=$READER_PASSWORD
 PGSSLMODE=disable
 DIRECT_PORT=$READER_PORT
 DIRECT_USER=postgres

@@ -74,7 +74,7 @@ async Task<bool> Eventually(Func<Task<bool>> condition)
     return await condition();
 }
 
-await Check("Npgsql over TLS: SCRAM-SHA-256 with gs2 flag y, reads as the backend role", async () =>
+await Check("Npgsql over TLS (SCRAM-SHA-256) reads as the backend role", async () =>
 {
     await using var c = new NpgsqlConnection(proxy);
     await c.OpenAsync();

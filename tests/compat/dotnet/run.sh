@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Npgsql (extended protocol, prepared statements, SCRAM with channel-binding flag `y` over TLS) and EF Core
+# Npgsql (extended protocol, prepared statements, SCRAM over TLS; the gs2 flags n/y are covered by tests/Sequin.Proxy.Tests) and EF Core
 # (SaveChanges insert/update/delete, a rejected write) through the Sequin proxy of the real host, asserting the
 # sandbox's state over its REST API too. Prints "N passed, N failed".
 set -uo pipefail
