@@ -67,6 +67,11 @@ internal static class Scenarios
             Name = "backfill", Credentials = credentials, Destination = destination, Objects = ["Contact"],
         });
         await Db.WaitAsync(destination, "select count(*) = 1 from salesforce._sync where table_name = 'contact' and state = 'live'", TimeSpan.FromMinutes(30));
+        var liveSeconds = stopwatch.Elapsed.TotalSeconds;
+        // The table is live (rows committed) before its reference indexes are built; the engine reports the table live
+        // in the platform database once they are. Time the sync to that same end state as the anchor's (rows and
+        // indexes), and let the anchor run only after the engine's index builds, not against them.
+        await Db.WaitAsync(platform, "select count(*) = 1 from sync_tables where state = 'live'", TimeSpan.FromMinutes(30));
         var syncSeconds = stopwatch.Elapsed.TotalSeconds;
         var rows = await Db.ScalarAsync<long>(destination, "select count(*) from salesforce.contact");
         var columns = await Db.ScalarAsync<long>(destination, "select count(*) from information_schema.columns where table_schema = 'salesforce' and table_name = 'contact'");
@@ -79,9 +84,10 @@ internal static class Scenarios
         Console.WriteLine();
         Console.WriteLine("| scenario | rows | columns | time | records/s |");
         Console.WriteLine("|---|---|---|---|---|");
-        Console.WriteLine($"| sync backfill (sandbox HTTP → COPY → upsert) | {rows:N0} | {columns} | {syncSeconds:0.0} s | {syncRate:N0} |");
+        Console.WriteLine($"| sync backfill (sandbox HTTP → COPY → upsert, + the reference indexes) | {rows:N0} | {columns} | {syncSeconds:0.0} s | {syncRate:N0} |");
         Console.WriteLine($"| raw binary COPY of the same rows (+ the same reference indexes) | {rows:N0} | {columns} | {copy.TotalSeconds:0.0} s | {copyRate:N0} |");
         Console.WriteLine($"ratio sync / raw COPY: {syncRate / copyRate:0.00} (target ≥ 0.5)");
+        Console.WriteLine($"(rows live after {liveSeconds:0.0} s; reference indexes built by {syncSeconds:0.0} s)");
     }
 
     public static async Task LatencyAsync(string admin, SandboxHost sandbox, int samples)
