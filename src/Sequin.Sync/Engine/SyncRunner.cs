@@ -325,7 +325,13 @@ internal sealed partial class SyncRunner(
         var lag = page.Records.Count > 0 && page.Records[^1].Version is { } v ? time.GetUtcNow() - new DateTimeOffset(v, TimeSpan.Zero) : (TimeSpan?)null;
         var result = await PageLoader.LoadAsync(destination, table.Model, page.Records, [],
             new CursorUpdate(done ? "live" : "backfilling", cursor, Misfits(page.Misfits), lag, done ? table.BackfillStartedAt : null),
-            versionGuard: false, cancellationToken);
+            versionGuard: false, cancellationToken, copyDirect: table.CopyDirect);
+        if (result.Conflict)
+        {
+            // Rows of this backfill meet rows already in the table: upsert through staging for the rest of this run.
+            table.CopyDirect = false;
+        }
+
         table.Cursor = cursor;
         table.Rows += result.Inserted - result.Deleted;
         if (done)
@@ -514,6 +520,7 @@ internal sealed partial class SyncRunner(
             : null;
         table.State = "backfilling";
         table.Cursor = null;
+        table.CopyDirect = table.Rows == 0; // a resync overwrites existing rows: no point trying plain inserts first
         table.Failures = 0;
         table.NextAttempt = 0;
     }
@@ -612,6 +619,9 @@ internal sealed partial class SyncRunner(
         public long NextAttempt { get; set; }
         public bool AuthFailed { get; set; }
         public bool ErrorShown { get; set; }
+
+        /// <summary>Backfill pages are first tried as a COPY straight into the table (see <see cref="PageLoader"/>).</summary>
+        public bool CopyDirect { get; set; } = true;
 
         private long? _lastCommit;
 
