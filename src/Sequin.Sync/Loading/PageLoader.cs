@@ -129,46 +129,10 @@ internal static class PageLoader
         return columnList.ToString();
     }
 
-    /// <summary>Binary COPY of the records (id, then the model's columns) with typed writes.</summary>
-    private static async Task CopyAsync(NpgsqlConnection connection, TableModel model, string copySql, IReadOnlyList<SourceRecord> records,
-        CancellationToken cancellationToken)
-    {
-        var columns = model.Columns;
-        var kinds = new FieldKind[columns.Count];
-        var types = new NpgsqlDbType[columns.Count];
-        for (var i = 0; i < kinds.Length; i++)
-        {
-            kinds[i] = columns[i].Field.Kind;
-            types[i] = PgTypes.DbType(kinds[i]);
-        }
-
-        await using var importer = await connection.BeginBinaryImportAsync(copySql, cancellationToken);
-        foreach (var record in records)
-        {
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(record.Id, NpgsqlDbType.Text, cancellationToken);
-            var values = record.Values;
-            for (var i = 0; i < kinds.Length; i++)
-            {
-                var value = i < values.Length ? values[i] : null;
-                // Typed writes: Npgsql resolves the converter once per type instead of once per boxed value.
-                var task = value switch
-                {
-                    null => importer.WriteNullAsync(cancellationToken),
-                    string s when kinds[i] is FieldKind.Text => importer.WriteAsync(s, NpgsqlDbType.Text, cancellationToken),
-                    DateTime t when kinds[i] is FieldKind.Timestamp => importer.WriteAsync(t, NpgsqlDbType.TimestampTz, cancellationToken),
-                    bool b when kinds[i] is FieldKind.Boolean => importer.WriteAsync(b, NpgsqlDbType.Boolean, cancellationToken),
-                    decimal m when kinds[i] is FieldKind.Numeric => importer.WriteAsync(m, NpgsqlDbType.Numeric, cancellationToken),
-                    DateOnly d when kinds[i] is FieldKind.Date => importer.WriteAsync(d, NpgsqlDbType.Date, cancellationToken),
-                    int n when kinds[i] is FieldKind.Integer => importer.WriteAsync(n, NpgsqlDbType.Integer, cancellationToken),
-                    _ => importer.WriteAsync(value, types[i], cancellationToken),
-                };
-                await task;
-            }
-        }
-
-        await importer.CompleteAsync(cancellationToken);
-    }
+    /// <summary>Binary COPY of the records (id, then the model's columns).</summary>
+    private static Task CopyAsync(NpgsqlConnection connection, TableModel model, string copySql, IReadOnlyList<SourceRecord> records,
+        CancellationToken cancellationToken) =>
+        BinaryCopy.WriteAsync(connection, copySql, records, [.. model.Columns.Select(c => c.Field.Kind)], cancellationToken);
 
     /// <summary>The end-of-backfill sweep and the cursor/status update of a page (returns the rows swept).</summary>
     private static async Task<long> FinishAsync(NpgsqlConnection connection, TableModel model, CursorUpdate cursor, long inserted, long deleted,
