@@ -82,6 +82,9 @@ internal sealed partial class SalesforceConnector
     {
         var fields = plan.Request.Fields;
         var names = plan.SelectNamesUtf8;
+        // The last text value of each field: neighbouring records often repeat one (owner, account, picklists), and
+        // an equal value reuses the string instead of decoding and allocating it again.
+        var lastText = new string?[fields.Count];
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             var index = records.Count;
@@ -131,7 +134,12 @@ internal sealed partial class SalesforceConnector
                 if (target >= 0)
                 {
                     var field = fields[target];
-                    if (SalesforceTypes.TryRead(ref reader, body, field.Kind, out var converted))
+                    if (field.Kind == FieldKind.Text && reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence)
+                    {
+                        var last = lastText[target];
+                        values[target] = last is not null && Ascii.Equals(reader.ValueSpan, last) ? last : lastText[target] = reader.GetString();
+                    }
+                    else if (SalesforceTypes.TryRead(ref reader, body, field.Kind, out var converted))
                     {
                         values[target] = converted;
                     }
