@@ -41,7 +41,7 @@ kill -TERM "${pids[-1]}" 2>/dev/null || true
 
 say "2/4 sync engine: backfill vs raw COPY, latency, 100 idle syncs"
 # Keep the figures (Markdown rows and summary lines), not the engine's log lines.
-sync() { dotnet run -c Release --no-build --project bench/Sequin.Bench.Sync -- "$@" | grep -E '^(\||ratio|seeded|\(rows|$)'; }
+sync() { dotnet run -c Release --no-build --project bench/Sequin.Bench.Sync -- "$@" | grep -E '^(\||ratio|seeded|$)'; }
 sync backfill "$contacts_backfill" | tee "$work/backfill.md" >&2
 sync latency "$latency_samples" | tee "$work/latency.md" >&2
 sync idle 100 | tee "$work/idle.md" >&2
