@@ -53,35 +53,63 @@ finally
 
 internal static class Scenarios
 {
+    /// <summary>
+    /// Two backfills of <paramref name="contacts"/> contacts by one worker, each timed against a raw COPY of its own
+    /// rows: the first in a fresh process (the JIT compiles and tunes the hot paths while it runs), the second with the
+    /// process warmed by the first, as a long-running host is.
+    /// </summary>
     public static async Task BackfillAsync(string admin, SandboxHost sandbox, int contacts)
     {
-        var seeding = Stopwatch.StartNew();
-        var (_, credentials) = sandbox.CreateOrg(new SandboxSeedSpec { Accounts = contacts / 10, ContactsPerAccount = 10 });
-        Console.WriteLine($"seeded {contacts:N0} contacts in {seeding.Elapsed.TotalSeconds:0.0} s");
         var platform = await Db.CreateAsync(admin, "platform");
-        var destination = await Db.CreateAsync(admin, "dest");
         await using var host = await Worker.StartAsync(platform);
-        var stopwatch = Stopwatch.StartNew();
-        await host.Services.GetRequiredService<SyncAdmin>().CreateAsync(new SyncDefinition
+        var results = new List<string>();
+        foreach (var (run, label) in new[] { (1, "first in a fresh worker process"), (2, "second, worker warmed by the first") })
         {
-            Name = "backfill", Credentials = credentials, Destination = destination, Objects = ["Contact"],
-        });
-        await Db.WaitAsync(destination, "select count(*) = 1 from salesforce._sync where table_name = 'contact' and state = 'live'", TimeSpan.FromMinutes(30));
-        var syncSeconds = stopwatch.Elapsed.TotalSeconds;
-        var rows = await Db.ScalarAsync<long>(destination, "select count(*) from salesforce.contact");
-        var columns = await Db.ScalarAsync<long>(destination, "select count(*) from information_schema.columns where table_schema = 'salesforce' and table_name = 'contact'");
+            var seeding = Stopwatch.StartNew();
+            var (_, credentials) = sandbox.CreateOrg(new SandboxSeedSpec { Accounts = contacts / 10, ContactsPerAccount = 10 });
+            Console.WriteLine($"seeded {contacts:N0} contacts in {seeding.Elapsed.TotalSeconds:0.0} s");
+            var destination = await Db.CreateAsync(admin, "dest");
+            var stopwatch = Stopwatch.StartNew();
+            var syncId = await host.Services.GetRequiredService<SyncAdmin>().CreateAsync(new SyncDefinition
+            {
+                Name = $"backfill-{run}", Credentials = credentials, Destination = destination, Objects = ["Contact"],
+            });
+            await Db.WaitAsync(destination, "select count(*) = 1 from salesforce._sync where table_name = 'contact' and state = 'live'", TimeSpan.FromMinutes(30));
+            var liveSeconds = stopwatch.Elapsed.TotalSeconds;
+            // The table is live (rows committed) before its reference indexes are built; the engine reports the table
+            // live in the platform database once they are. Time the sync to that same end state as the anchor's (rows
+            // and indexes), and let the anchor run only after the engine's index builds, not against them.
+            await Db.WaitAsync(platform, $"select count(*) = {run} from sync_tables where state = 'live'", TimeSpan.FromMinutes(30));
+            var syncSeconds = stopwatch.Elapsed.TotalSeconds;
+            // Stop it following changes (a poll every second), so that nothing of it runs next to what is measured next.
+            await host.Services.GetRequiredService<SyncAdmin>().PauseAsync(syncId);
+            await Db.WaitAsync(destination, "select count(*) = 1 from salesforce._sync where table_name = 'contact' and state = 'paused'", TimeSpan.FromMinutes(1));
+            var rows = await Db.ScalarAsync<long>(destination, "select count(*) from salesforce.contact");
+            var columns = await Db.ScalarAsync<long>(destination, "select count(*) from information_schema.columns where table_schema = 'salesforce' and table_name = 'contact'");
 
-        // Anchor, same run: the same rows, already in memory in binary COPY format, COPYed into a table of the same
-        // shape (primary key, no triggers), then the same reference indexes built — the fastest way to the same end state.
-        var copy = await Db.RawCopyAsync(destination);
-        var syncRate = rows / syncSeconds;
-        var copyRate = rows / copy.TotalSeconds;
+            // Anchor, same run: the same rows, already in memory in binary COPY format, COPYed into a table of the same
+            // shape (primary key, no triggers), then the same reference indexes built — the fastest way to the same end state.
+            var copy = await Db.RawCopyAsync(destination);
+            var syncRate = rows / syncSeconds;
+            var copyRate = rows / copy.TotalSeconds;
+            results.Add($"| sync backfill, {label} (sandbox HTTP → COPY, + the reference indexes) | {rows:N0} | {columns} | {syncSeconds:0.0} s | {syncRate:N0} |");
+            results.Add($"| raw binary COPY of the same rows (+ the same reference indexes) | {rows:N0} | {columns} | {copy.TotalSeconds:0.0} s | {copyRate:N0} |");
+            results.Add($"ratio sync / raw COPY, {label}: {syncRate / copyRate:0.00} (target ≥ 0.5) (rows live after {liveSeconds:0.0} s; reference indexes built by {syncSeconds:0.0} s)");
+        }
+
         Console.WriteLine();
         Console.WriteLine("| scenario | rows | columns | time | records/s |");
         Console.WriteLine("|---|---|---|---|---|");
-        Console.WriteLine($"| sync backfill (sandbox HTTP → COPY → upsert) | {rows:N0} | {columns} | {syncSeconds:0.0} s | {syncRate:N0} |");
-        Console.WriteLine($"| raw binary COPY of the same rows (+ the same reference indexes) | {rows:N0} | {columns} | {copy.TotalSeconds:0.0} s | {copyRate:N0} |");
-        Console.WriteLine($"ratio sync / raw COPY: {syncRate / copyRate:0.00} (target ≥ 0.5)");
+        foreach (var line in results.Where(l => l.StartsWith('|')))
+        {
+            Console.WriteLine(line);
+        }
+
+        Console.WriteLine();
+        foreach (var line in results.Where(l => l.StartsWith("ratio", StringComparison.Ordinal)))
+        {
+            Console.WriteLine(line);
+        }
     }
 
     public static async Task LatencyAsync(string admin, SandboxHost sandbox, int samples)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -38,12 +39,25 @@ internal sealed partial class SalesforceApiClient(
         public void Dispose() => Body?.Dispose();
     }
 
+    /// <summary>Turns a successful response body (empty for 204) into a result; a <see cref="JsonException"/> counts as a malformed response.</summary>
+    public delegate T BodyParser<T>(ReadOnlySpan<byte> body, DateTime? serverDate);
+
     /// <summary>
     /// Sends a request to <paramref name="pathAndQuery"/> (root-relative, e.g. <c>/services/data/v62.0/query?q=...</c>;
     /// it is appended to the instance URL as-is, so an instance URL with a path prefix works).
     /// </summary>
     /// Set <c>idempotent</c> to retry also when the outcome is unknown (timeouts, dropped connections, 500).
-    public async Task<Response> SendAsync(HttpMethod method, string pathAndQuery, Func<HttpContent>? content, bool idempotent,
+    public Task<Response> SendAsync(HttpMethod method, string pathAndQuery, Func<HttpContent>? content, bool idempotent,
+        CancellationToken cancellationToken, bool query = false) =>
+        SendAsync(method, pathAndQuery, content, idempotent, static (body, date) => new Response(body.IsEmpty ? null : JsonDocument.Parse(body.ToArray()), date),
+            cancellationToken, query);
+
+    /// <summary>
+    /// As <see cref="SendAsync(HttpMethod, string, Func{HttpContent}?, bool, CancellationToken, bool)"/>, but the body of a
+    /// successful response goes to <paramref name="parse"/> straight from a pooled buffer (query pages are parsed
+    /// without a DOM and without a per-page copy). Malformed JSON is retried like any unknown outcome.
+    /// </summary>
+    public async Task<T> SendAsync<T>(HttpMethod method, string pathAndQuery, Func<HttpContent>? content, bool idempotent, BodyParser<T> parse,
         CancellationToken cancellationToken, bool query = false)
     {
         var refreshed = false;
@@ -82,10 +96,10 @@ internal sealed partial class SalesforceApiClient(
             {
                 budget.Observe(response.Headers.TryGetValues("Sforce-Limit-Info", out var limit) ? limit.FirstOrDefault() : null);
                 var serverDate = response.Headers.Date?.UtcDateTime;
-                byte[] bytes;
+                using var bytes = new PooledBody();
                 try
                 {
-                    bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+                    await bytes.ReadAsync(response.Content, timeout.Token);
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is HttpRequestException or TaskCanceledException or IOException)
                 {
@@ -101,14 +115,9 @@ internal sealed partial class SalesforceApiClient(
                 var status = (int)response.StatusCode;
                 if (response.IsSuccessStatusCode)
                 {
-                    if (bytes.Length == 0 || response.StatusCode == HttpStatusCode.NoContent)
-                    {
-                        return new Response(null, serverDate);
-                    }
-
                     try
                     {
-                        return new Response(JsonDocument.Parse(bytes), serverDate);
+                        return parse(response.StatusCode == HttpStatusCode.NoContent ? [] : bytes.Span, serverDate);
                     }
                     catch (JsonException e)
                     {
@@ -124,7 +133,7 @@ internal sealed partial class SalesforceApiClient(
                     }
                 }
 
-                var (code, text) = ParseError(bytes, status);
+                var (code, text) = ParseError(bytes.Span, status);
                 if (status == 401 && !refreshed)
                 {
                     refreshed = true;
@@ -258,11 +267,11 @@ internal sealed partial class SalesforceApiClient(
         await Task.Delay(delay, time, cancellationToken);
     }
 
-    private static (string Code, string Message) ParseError(byte[] body, int status)
+    private static (string Code, string Message) ParseError(ReadOnlySpan<byte> body, int status)
     {
         try
         {
-            using var doc = JsonDocument.Parse(body);
+            using var doc = JsonDocument.Parse(body.ToArray());
             var root = doc.RootElement;
             var first = root.ValueKind == JsonValueKind.Array && root.GetArrayLength() > 0 ? root[0] : root;
             if (first.ValueKind == JsonValueKind.Object)
@@ -280,6 +289,49 @@ internal sealed partial class SalesforceApiClient(
 
         var text = System.Text.Encoding.UTF8.GetString(body);
         return ($"ERROR_HTTP_{status}", SalesforceTypes.Truncate(text));
+    }
+
+    /// <summary>A response body read into a buffer from the shared pool (query pages are megabytes: no large-object garbage per page).</summary>
+    private sealed class PooledBody : IDisposable
+    {
+        private byte[] _buffer = [];
+        private int _length;
+
+        public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
+
+        public async Task ReadAsync(HttpContent content, CancellationToken cancellationToken)
+        {
+            var expected = content.Headers.ContentLength is { } length and < 64 << 20 ? (int)length + 1 : 0;
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(expected, 64 << 10));
+            await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+            while (true)
+            {
+                if (_length == _buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+                    _buffer.AsSpan(0, _length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = bigger;
+                }
+
+                var read = await stream.ReadAsync(_buffer.AsMemory(_length), cancellationToken);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                _length += read;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = [];
+            }
+        }
     }
 
     private static string Shorten(string pathAndQuery) => pathAndQuery.Length <= 160 ? pathAndQuery : pathAndQuery[..160] + "…";

@@ -13,7 +13,7 @@ namespace Sequin.Sources.Salesforce;
 /// (getDeleted) is checked when the last read is old, and a gap means a full resync. Writes: sObject Collections
 /// with allOrNone, at most 200 records per request.
 /// </summary>
-internal sealed class SalesforceConnector(SalesforceApiClient api, SalesforceOptions options, ConnectorLimits limits, TimeProvider time) : ISourceConnector
+internal sealed partial class SalesforceConnector(SalesforceApiClient api, SalesforceOptions options, ConnectorLimits limits, TimeProvider time) : ISourceConnector
 {
     private const string IdField = "Id";
     private const string ModstampField = "SystemModstamp";
@@ -255,8 +255,8 @@ internal sealed class SalesforceConnector(SalesforceApiClient api, SalesforceOpt
     {
         try
         {
-            using var response = await api.SendAsync(HttpMethod.Get, nextRecordsUrl, null, idempotent: true, cancellationToken, query: true);
-            return ParsePage(response, plan);
+            return await api.SendAsync(HttpMethod.Get, nextRecordsUrl, null, idempotent: true, (body, date) => ParsePage(body, date, plan),
+                cancellationToken, query: true);
         }
         catch (SourceException e) when (e.Code is "INVALID_QUERY_LOCATOR" or "NOT_FOUND" || e.Status == 404)
         {
@@ -267,101 +267,8 @@ internal sealed class SalesforceConnector(SalesforceApiClient api, SalesforceOpt
 
     private async Task<Page> QueryAsync(string soql, QueryPlan plan, bool includeDeleted, CancellationToken cancellationToken)
     {
-        using var response = await api.SendAsync(HttpMethod.Get, $"{api.ApiBase}/{(includeDeleted ? "queryAll" : "query")}?q={Uri.EscapeDataString(soql)}",
-            null, idempotent: true, cancellationToken, query: true);
-        return ParsePage(response, plan);
-    }
-
-    private static Page ParsePage(SalesforceApiClient.Response response, QueryPlan plan)
-    {
-        var root = response.Body?.RootElement ?? throw new SourceException("Salesforce query: empty response body", "MALFORMED_RESPONSE", 200);
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("records", out var records) || records.ValueKind != JsonValueKind.Array)
-        {
-            throw new SourceException("Salesforce query: the response has no records array", "MALFORMED_RESPONSE", 200);
-        }
-
-        var done = !root.TryGetProperty("done", out var d) || d.ValueKind != JsonValueKind.False;
-        var next = root.TryGetProperty("nextRecordsUrl", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-        if (!done && next is null)
-        {
-            throw new SourceException("Salesforce query: done is false but nextRecordsUrl is missing", "MALFORMED_RESPONSE", 200);
-        }
-
-        var count = records.GetArrayLength();
-        var list = new List<SourceRecord>(count);
-        var deleted = plan.IsDeletedSlot >= 0 ? new bool[count] : null;
-        var misfits = new List<ValueMisfit>();
-        var index = 0;
-        foreach (var record in records.EnumerateArray())
-        {
-            if (record.ValueKind != JsonValueKind.Object)
-            {
-                throw new SourceException($"Salesforce query: record {index} is not an object", "MALFORMED_RESPONSE", 200);
-            }
-
-            var values = new object?[plan.Request.Fields.Count];
-            string? id = null;
-            DateTime? version = null;
-            var select = 0;
-            foreach (var property in record.EnumerateObject())
-            {
-                int slot;
-                if (select < plan.SelectNames.Length && property.NameEquals(plan.SelectNames[select]))
-                {
-                    slot = select++;
-                }
-                else if (!plan.SelectIndex.TryGetValue(property.Name, out slot))
-                {
-                    continue;
-                }
-
-                var value = property.Value;
-                if (slot == plan.IdSlot)
-                {
-                    id = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-                }
-                else if (slot == plan.ModstampSlot)
-                {
-                    if (value.ValueKind == JsonValueKind.String && SalesforceTypes.TryParseDateTime(value.GetString(), out var stamp))
-                    {
-                        version = stamp;
-                    }
-                }
-                else if (slot == plan.IsDeletedSlot && deleted is not null)
-                {
-                    deleted[index] = value.ValueKind == JsonValueKind.True;
-                }
-
-                var target = plan.RequestSlotOf[slot];
-                if (target >= 0)
-                {
-                    var field = plan.Request.Fields[target];
-                    if (SalesforceTypes.TryConvert(value, field.Kind, out var converted))
-                    {
-                        values[target] = converted;
-                    }
-                    else
-                    {
-                        misfits.Add(new ValueMisfit(id ?? "?", field.Name, SalesforceTypes.Truncate(value.GetRawText()), field.Kind));
-                    }
-                }
-            }
-
-            if (string.IsNullOrEmpty(id))
-            {
-                throw new SourceException($"Salesforce query: record {index} of the page has no Id", "MALFORMED_RESPONSE", 200);
-            }
-
-            if (version is null && plan.ModstampSlot >= 0)
-            {
-                throw new SourceException($"Salesforce query: record {id} has no valid SystemModstamp", "MALFORMED_RESPONSE", 200);
-            }
-
-            list.Add(new SourceRecord(id, values, version));
-            index++;
-        }
-
-        return new Page(list, deleted, done, next, misfits, response.ServerDate);
+        return await api.SendAsync(HttpMethod.Get, $"{api.ApiBase}/{(includeDeleted ? "queryAll" : "query")}?q={Uri.EscapeDataString(soql)}",
+            null, idempotent: true, (body, date) => ParsePage(body, date, plan), cancellationToken, query: true);
     }
 
     private static byte[] CollectionBody(string objectName, WriteOperation operation, WriteRecord[] records)
@@ -480,6 +387,7 @@ internal sealed class SalesforceConnector(SalesforceApiClient api, SalesforceOpt
         public required ReadRequest Request { get; init; }
         public required string Object { get; init; }
         public required string[] SelectNames { get; init; }
+        public required byte[][] SelectNamesUtf8 { get; init; }
         public required Dictionary<string, int> SelectIndex { get; init; }
         public required int[] RequestSlotOf { get; init; }
         public int IdSlot { get; init; }
@@ -525,6 +433,7 @@ internal sealed class SalesforceConnector(SalesforceApiClient api, SalesforceOpt
                 Request = request,
                 Object = describe.Name,
                 SelectNames = [.. names],
+                SelectNamesUtf8 = [.. names.Select(System.Text.Encoding.UTF8.GetBytes)],
                 SelectIndex = index,
                 RequestSlotOf = slots,
                 IdSlot = 0,

@@ -76,64 +76,78 @@ public static class SalesforceTypes
         return true;
     }
 
+    private static readonly object BoxedTrue = true;
+    private static readonly object BoxedFalse = false;
+
     /// <summary>
-    /// Converts a JSON value to the CLR type of <paramref name="kind"/> (see <see cref="SourceRecord"/>).
-    /// Returns false for a misfit (the caller stores null and reports it).
+    /// Reads the JSON value the reader is on as the CLR type of <paramref name="kind"/> (see <see cref="SourceRecord"/>),
+    /// leaving the reader on the value's last token. <paramref name="body"/> is the reader's whole input (raw text of
+    /// objects and arrays is sliced from it). Returns false for a misfit (the caller stores null and reports it).
     /// </summary>
-    internal static bool TryConvert(JsonElement value, FieldKind kind, out object? result)
+    internal static bool TryRead(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, FieldKind kind, out object? result)
     {
         result = null;
-        if (value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
+        var token = reader.TokenType;
+        if (token == JsonTokenType.Null)
         {
+            return true;
+        }
+
+        if (token is JsonTokenType.StartObject or JsonTokenType.StartArray)
+        {
+            if (kind is not (FieldKind.Text or FieldKind.Json))
+            {
+                return false;
+            }
+
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            result = Encoding.UTF8.GetString(body[start..(int)reader.BytesConsumed]);
             return true;
         }
 
         switch (kind)
         {
             case FieldKind.Text:
-                result = value.ValueKind switch
-                {
-                    JsonValueKind.String => value.GetString(),
-                    _ => value.GetRawText(),
-                };
+                result = token == JsonTokenType.String ? reader.GetString() : Raw(ref reader, body);
                 return true;
             case FieldKind.TextArray:
-                if (value.ValueKind != JsonValueKind.String)
+                if (token != JsonTokenType.String)
                 {
                     return false;
                 }
 
-                var s = value.GetString()!;
+                var s = reader.GetString()!;
                 result = s.Length == 0 ? Array.Empty<string>() : s.Split(';');
                 return true;
             case FieldKind.Boolean:
-                if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                if (token is JsonTokenType.True or JsonTokenType.False)
                 {
-                    result = value.GetBoolean();
+                    result = token == JsonTokenType.True ? BoxedTrue : BoxedFalse;
                     return true;
                 }
 
-                if (value.ValueKind == JsonValueKind.String && bool.TryParse(value.GetString(), out var b))
+                if (token == JsonTokenType.String && bool.TryParse(reader.GetString(), out var b))
                 {
-                    result = b;
+                    result = b ? BoxedTrue : BoxedFalse;
                     return true;
                 }
 
                 return false;
             case FieldKind.Integer:
-                if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i))
+                if (token == JsonTokenType.Number && reader.TryGetInt32(out var i))
                 {
                     result = i;
                     return true;
                 }
 
-                if (value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var di) && di == decimal.Truncate(di) && di is >= int.MinValue and <= int.MaxValue)
+                if (token == JsonTokenType.Number && reader.TryGetDecimal(out var di) && di == decimal.Truncate(di) && di is >= int.MinValue and <= int.MaxValue)
                 {
                     result = (int)di;
                     return true;
                 }
 
-                if (value.ValueKind == JsonValueKind.String && int.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out i))
+                if (token == JsonTokenType.String && int.TryParse(reader.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out i))
                 {
                     result = i;
                     return true;
@@ -141,13 +155,13 @@ public static class SalesforceTypes
 
                 return false;
             case FieldKind.BigInt:
-                if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var l))
+                if (token == JsonTokenType.Number && reader.TryGetInt64(out var l))
                 {
                     result = l;
                     return true;
                 }
 
-                if (value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out l))
+                if (token == JsonTokenType.String && long.TryParse(reader.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out l))
                 {
                     result = l;
                     return true;
@@ -155,13 +169,13 @@ public static class SalesforceTypes
 
                 return false;
             case FieldKind.Numeric:
-                if (value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var m))
+                if (token == JsonTokenType.Number && reader.TryGetDecimal(out var m))
                 {
                     result = m;
                     return true;
                 }
 
-                if (value.ValueKind == JsonValueKind.String && decimal.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out m))
+                if (token == JsonTokenType.String && decimal.TryParse(reader.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out m))
                 {
                     result = m;
                     return true;
@@ -169,8 +183,7 @@ public static class SalesforceTypes
 
                 return false;
             case FieldKind.Date:
-                if (value.ValueKind == JsonValueKind.String
-                    && DateOnly.TryParseExact(value.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+                if (token == JsonTokenType.String && TryReadDate(ref reader, out var date))
                 {
                     result = date;
                     return true;
@@ -178,7 +191,7 @@ public static class SalesforceTypes
 
                 return false;
             case FieldKind.Timestamp:
-                if (value.ValueKind == JsonValueKind.String && TryParseDateTime(value.GetString(), out var dt))
+                if (token == JsonTokenType.String && TryReadDateTime(ref reader, out var dt))
                 {
                     result = dt;
                     return true;
@@ -186,9 +199,9 @@ public static class SalesforceTypes
 
                 return false;
             case FieldKind.Time:
-                if (value.ValueKind == JsonValueKind.String)
+                if (token == JsonTokenType.String)
                 {
-                    var t = value.GetString()!.TrimEnd('Z');
+                    var t = reader.GetString()!.TrimEnd('Z');
                     if (TimeOnly.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time))
                     {
                         result = time;
@@ -197,13 +210,81 @@ public static class SalesforceTypes
                 }
 
                 return false;
-            case FieldKind.Json:
-                result = value.GetRawText();
-                return true;
             default:
-                result = value.GetRawText();
+                result = Raw(ref reader, body);
                 return true;
         }
+    }
+
+    /// <summary>The value's JSON text as received (strings with their quotes).</summary>
+    private static string Raw(ref Utf8JsonReader reader, ReadOnlySpan<byte> body) =>
+        Encoding.UTF8.GetString(body[(int)reader.TokenStartIndex..(int)reader.BytesConsumed]);
+
+    /// <summary>A JSON string as a Salesforce datetime (see <see cref="TryParseDateTime(ReadOnlySpan{char}, out DateTime)"/>), from UTF-8.</summary>
+    internal static bool TryReadDateTime(ref Utf8JsonReader reader, out DateTime utc)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence && TryParseDateTimeUtf8(reader.ValueSpan, out utc))
+        {
+            return true;
+        }
+
+        return TryParseDateTime(reader.GetString(), out utc);
+    }
+
+    /// <summary>The exact Salesforce form <c>yyyy-MM-ddTHH:mm:ss.fff+0000</c> in UTF-8 (false for anything else).</summary>
+    private static bool TryParseDateTimeUtf8(ReadOnlySpan<byte> text, out DateTime utc)
+    {
+        if (text.Length == 28 && text[10] == 'T' && text[19] == '.' && text[23..].SequenceEqual("+0000"u8)
+            && TryDigits(text[..4], out var y) && TryDigits(text.Slice(5, 2), out var mo) && TryDigits(text.Slice(8, 2), out var d)
+            && TryDigits(text.Slice(11, 2), out var h) && TryDigits(text.Slice(14, 2), out var mi) && TryDigits(text.Slice(17, 2), out var s)
+            && TryDigits(text.Slice(20, 3), out var ms) && text[4] == '-' && text[7] == '-' && text[13] == ':' && text[16] == ':'
+            && mo is >= 1 and <= 12 && y >= 1 && d >= 1 && d <= DateTime.DaysInMonth(y, mo) && h < 24 && mi < 60 && s < 60)
+        {
+            utc = new DateTime(y, mo, d, h, mi, s, ms, DateTimeKind.Utc);
+            return true;
+        }
+
+        utc = default;
+        return false;
+    }
+
+    /// <summary>A JSON string as <c>yyyy-MM-dd</c>.</summary>
+    private static bool TryReadDate(ref Utf8JsonReader reader, out DateOnly date)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            var text = reader.ValueSpan;
+            if (text.Length == 10 && text[4] == '-' && text[7] == '-' && TryDigits(text[..4], out var y) && TryDigits(text.Slice(5, 2), out var mo)
+                && TryDigits(text.Slice(8, 2), out var d))
+            {
+                if (y >= 1 && mo is >= 1 and <= 12 && d >= 1 && d <= DateTime.DaysInMonth(y, mo))
+                {
+                    date = new DateOnly(y, mo, d);
+                    return true;
+                }
+
+                date = default;
+                return false;
+            }
+        }
+
+        return DateOnly.TryParseExact(reader.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
+    }
+
+    private static bool TryDigits(ReadOnlySpan<byte> text, out int value)
+    {
+        value = 0;
+        foreach (var c in text)
+        {
+            if (c is < (byte)'0' or > (byte)'9')
+            {
+                return false;
+            }
+
+            value = (value * 10) + (c - '0');
+        }
+
+        return true;
     }
 
     internal static string Truncate(string text) => text.Length <= 200 ? text : string.Concat(text.AsSpan(0, 200), "…");

@@ -64,4 +64,29 @@ public sealed class PageLoaderTests
         (await Destination.ScalarAsync<string>(destination, "select last_name from salesforce.contact where id = '003A'")).ShouldBe("New");
         (await Destination.ScalarAsync<long>(destination, "select rows from salesforce._sync where table_name = 'contact'")).ShouldBe(1);
     }
+
+    [Fact]
+    public async Task DirectCopy_InsertsNewRows_AndFallsBackToTheUpsertWhenAnIdExists()
+    {
+        var (destination, model) = await ProvisionAsync();
+        await using var sync = SyncRunner.OpenDestination(destination);
+        var t0 = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        var first = await PageLoader.LoadAsync(sync, model, [Record("003A", t0, "Ada", 1), Record("003B", t0, "Bob", 2)], [],
+            new CursorUpdate("backfilling", "c1", null, null), false, default, copyDirect: true);
+        first.ShouldBe(new LoadResult(2, 0, 0));
+
+        // 003B is already there (say, re-read after a restart): the COPY is rolled back and the page upserted instead.
+        var second = await PageLoader.LoadAsync(sync, model, [Record("003B", t0.AddSeconds(1), "Bo", 2), Record("003C", t0, "Cy", 3)], [],
+            new CursorUpdate("backfilling", "c2", null, null), false, default, copyDirect: true);
+        second.ShouldBe(new LoadResult(1, 1, 0, Conflict: true));
+        (await Destination.ScalarAsync<string>(destination, "select string_agg(id || '=' || last_name, ',' order by id) from salesforce.contact")).ShouldBe("003A=Ada,003B=Bo,003C=Cy");
+        (await Destination.ScalarAsync<string>(destination, "select cursor from salesforce._sync where table_name = 'contact'")).ShouldBe("c2");
+        (await Destination.ScalarAsync<long>(destination, "select rows from salesforce._sync where table_name = 'contact'")).ShouldBe(3);
+
+        // A direct page that breaks half-way commits neither rows nor cursor.
+        await Should.ThrowAsync<Exception>(() => PageLoader.LoadAsync(sync, model, [Record("003D", t0, "Di", 4), Record("003E", t0, "Ed", "not an int")], [],
+            new CursorUpdate("backfilling", "c3", null, null), false, default, copyDirect: true));
+        (await Destination.ScalarAsync<string>(destination, "select cursor from salesforce._sync where table_name = 'contact'")).ShouldBe("c2");
+        (await Destination.ScalarAsync<long>(destination, "select count(*) from salesforce.contact")).ShouldBe(3);
+    }
 }

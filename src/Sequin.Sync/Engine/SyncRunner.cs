@@ -19,7 +19,8 @@ internal enum RunOutcome
 
 /// <summary>
 /// Runs one sync until it is paused, deleted or the host stops: provisions the destination, then round-robins its
-/// tables — one backfill page per table per turn (the next page is fetched while the current one loads), then
+/// tables — one backfill load per table per turn (the pages already read ahead, up to a few, in one transaction;
+/// the next pages are fetched while it loads), then
 /// incremental reads every poll interval. A failing table records its error in <c>_sync</c> and backs off; the
 /// others go on; nothing is committed past a page that did not load.
 /// </summary>
@@ -34,6 +35,12 @@ internal sealed partial class SyncRunner(
     ILogger<SyncRunner> logger)
 {
     private const int MaxChangePagesPerTurn = 20;
+
+    /// <summary>Backfill pages read ahead of the one loading.</summary>
+    private const int ReadAheadPages = 2;
+
+    /// <summary>At most this many backfill pages (already read) are loaded in one transaction.</summary>
+    private const int MaxPagesPerLoad = 3;
     private readonly SyncOptions _options = options.Value;
 
     public async Task<RunOutcome> RunAsync(Guid syncId, CancellationToken cancellationToken)
@@ -327,11 +334,30 @@ internal sealed partial class SyncRunner(
 
     private async Task<bool> BackfillPageAsync(TableRuntime table, ISourceConnector connector, NpgsqlDataSource destination, CancellationToken cancellationToken)
     {
-        var page = await table.TakePrefetch(table.Cursor) ?? await connector.ReadBackfillPageAsync(table.Request, table.Cursor, cancellationToken);
-        if (!page.Done)
+        // Pages are read ahead by the table's chain while this loads; every page already read (up to a few) goes into
+        // this one transaction, so a slow destination gets fewer, larger transactions instead of falling behind.
+        var chain = table.ChainAt(table.Cursor,
+            () => new PageChain((c, ct) => connector.ReadBackfillPageAsync(table.Request, c, ct), table.Cursor, ReadAheadPages, cancellationToken));
+        var page = await chain.NextAsync(cancellationToken);
+        if (!page.Done && chain.TryNext(out var second))
         {
-            // Read the next page while this one loads: the upstream and Postgres work in parallel.
-            table.StartPrefetch(page.NextCursor, connector.ReadBackfillPageAsync(table.Request, page.NextCursor, cancellationToken));
+            var pages = new List<BackfillPage> { page, second };
+            var count = page.Records.Count + second.Records.Count;
+            while (!pages[^1].Done && pages.Count < MaxPagesPerLoad && chain.TryNext(out var more))
+            {
+                pages.Add(more);
+                count += more.Records.Count;
+            }
+
+            var records = new List<SourceRecord>(count);
+            var misfits = new List<ValueMisfit>();
+            foreach (var p in pages)
+            {
+                records.AddRange(p.Records);
+                misfits.AddRange(p.Misfits);
+            }
+
+            page = new BackfillPage(records, pages[^1].NextCursor, pages[^1].Done, pages[^1].ChangeCursor, misfits);
         }
 
         var done = page.Done;
@@ -339,11 +365,18 @@ internal sealed partial class SyncRunner(
         var lag = page.Records.Count > 0 && page.Records[^1].Version is { } v ? time.GetUtcNow() - new DateTimeOffset(v, TimeSpan.Zero) : (TimeSpan?)null;
         var result = await PageLoader.LoadAsync(destination, table.Model, page.Records, [],
             new CursorUpdate(done ? "live" : "backfilling", cursor, Misfits(page.Misfits), lag, done ? table.BackfillStartedAt : null),
-            versionGuard: false, cancellationToken);
+            versionGuard: false, cancellationToken, copyDirect: table.CopyDirect);
+        if (result.Conflict)
+        {
+            // Rows of this backfill meet rows already in the table: upsert through staging for the rest of this run.
+            table.CopyDirect = false;
+        }
+
         table.Cursor = cursor;
         table.Rows += result.Inserted - result.Deleted;
         if (done)
         {
+            table.DiscardPrefetch();
             await using (var connection = await destination.OpenConnectionAsync(cancellationToken))
             {
                 await DestinationProvisioner.EnsureIndexesAsync(connection, table.Model, cancellationToken);
@@ -528,6 +561,7 @@ internal sealed partial class SyncRunner(
             : null;
         table.State = "backfilling";
         table.Cursor = null;
+        table.CopyDirect = table.Rows == 0; // a resync overwrites existing rows: no point trying plain inserts first
         table.Failures = 0;
         table.NextAttempt = 0;
     }
@@ -625,8 +659,7 @@ internal sealed partial class SyncRunner(
     private sealed class TableRuntime(SyncTableSpec spec, TableModel model, ReadRequest request)
     {
         private readonly Dictionary<string, DateTime> _recent = new(StringComparer.Ordinal);
-        private Task<BackfillPage>? _prefetch;
-        private string? _prefetchCursor;
+        private PageChain? _chain;
         private long _nextMirror;
 
         public SyncTableSpec Spec { get; } = spec;
@@ -641,6 +674,9 @@ internal sealed partial class SyncRunner(
         public bool AuthFailed { get; set; }
         public bool ErrorShown { get; set; }
 
+        /// <summary>Backfill pages are first tried as a COPY straight into the table (see <see cref="PageLoader"/>).</summary>
+        public bool CopyDirect { get; set; } = true;
+
         private long? _lastCommit;
 
         public bool IdleCommitDue(TimeProvider time) => _lastCommit is not { } at || time.GetElapsedTime(at) >= TimeSpan.FromSeconds(15);
@@ -651,33 +687,22 @@ internal sealed partial class SyncRunner(
 
         public void Mirrored(TimeProvider time) => _nextMirror = time.GetTimestamp() + (10 * TimeProvider.System.TimestampFrequency);
 
-        public void StartPrefetch(string cursor, Task<BackfillPage> read)
+        /// <summary>The table's read-ahead chain if it continues from <paramref name="cursor"/>, else a new one from there.</summary>
+        public PageChain ChainAt(string? cursor, Func<PageChain> start)
         {
-            DiscardPrefetch();
-            _prefetchCursor = cursor;
-            _prefetch = read;
-        }
-
-        public async Task<BackfillPage?> TakePrefetch(string? cursor)
-        {
-            if (_prefetch is null || cursor is null || _prefetchCursor != cursor)
+            if (_chain is null || _chain.Position != cursor)
             {
                 DiscardPrefetch();
-                return null;
+                _chain = start();
             }
 
-            var task = _prefetch;
-            _prefetch = null;
-            _prefetchCursor = null;
-            return await task;
+            return _chain;
         }
 
         public void DiscardPrefetch()
         {
-            // Observe a discarded read's failure so it never surfaces as an unobserved task exception.
-            _prefetch?.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            _prefetch = null;
-            _prefetchCursor = null;
+            _chain?.Discard();
+            _chain = null;
         }
 
         /// <summary>Drops records already applied at the same version (the overlap window re-reads them).</summary>

@@ -70,12 +70,24 @@ internal sealed class CompiledQuery
                 column[i] = get(rows[i]);
             }
         }
+        // Rows usually come in modstamp order already (Salesforce serves ORDER BY SystemModstamp from an index):
+        // one pass that finds them in order spares the n log n sort.
+        var comparer = new KeyComparer(Order, keys);
+        var inOrder = true;
+        for (var i = 1; i < rows.Count && inOrder; i++)
+        {
+            inOrder = comparer.Compare(i - 1, i) <= 0;
+        }
+        if (inOrder)
+        {
+            return rows;
+        }
         var index = new int[rows.Count];
         for (var i = 0; i < index.Length; i++)
         {
             index[i] = i;
         }
-        Array.Sort(index, new KeyComparer(Order, keys));
+        Array.Sort(index, comparer);
         var sorted = new List<Record>(rows.Count);
         foreach (var i in index)
         {
