@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 using Sequin.Sources;
 using Sequin.Sync.Engine;
 using Sequin.Sync.Loading;
@@ -88,5 +89,60 @@ public sealed class PageLoaderTests
             new CursorUpdate("backfilling", "c3", null, null), false, default, copyDirect: true));
         (await Destination.ScalarAsync<string>(destination, "select cursor from salesforce._sync where table_name = 'contact'")).ShouldBe("c2");
         (await Destination.ScalarAsync<long>(destination, "select count(*) from salesforce.contact")).ShouldBe(3);
+    }
+
+    /// <summary>
+    /// A DELETE through the proxy (the proxy's backend role, capture armed) leaves a tombstone; a page read before the
+    /// delete and loaded after it (the race of a poll with the proxy) does not bring the row back, whichever way it
+    /// loads, while a record restored upstream later (newer version) does come back.
+    /// </summary>
+    [Fact]
+    public async Task RowDeletedThroughTheProxy_IsNotUpsertedBackByAPageReadBeforeTheDelete()
+    {
+        var (destination, model) = await ProvisionAsync();
+        await using var sync = SyncRunner.OpenDestination(destination);
+        var t0 = DateTime.UtcNow.AddMinutes(-5);
+        t0 = new DateTime(t0.Ticks - t0.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+        await PageLoader.LoadAsync(sync, model, [Record("003A", t0, "Ada", 1), Record("003B", t0, "Bob", 2), Record("003C", t0, "Cy", 3)], [],
+            new CursorUpdate("live", "c1", null, null), false, default);
+
+        var role = "proxy_" + Guid.NewGuid().ToString("N")[..8];
+        await Destination.ScalarAsync<object>(destination,
+            $"create role {role} login password 'pw'; select _sequin.grant_proxy_backend('salesforce', '{role}')");
+        var proxy = new NpgsqlConnectionStringBuilder(destination) { Username = role, Password = "pw", Pooling = false }.ConnectionString;
+        await using (var connection = new NpgsqlConnection(proxy))
+        {
+            await connection.OpenAsync();
+            await using var delete = new NpgsqlCommand("""
+                create temp table sequin_capture (seq bigserial, table_oid oid not null, op "char" not null, old_row jsonb, new_row jsonb);
+                delete from salesforce.contact where id in ('003A', '003B');
+                """, connection);
+            await delete.ExecuteNonQueryAsync();
+
+            // The proxy's role may only tombstone tables it may delete from (RLS on _sequin.tombstone).
+            var refused = await Should.ThrowAsync<PostgresException>(async () =>
+            {
+                await using var forge = new NpgsqlCommand("insert into _sequin.tombstone (table_oid, id) values ('salesforce._sync'::regclass, 'x')", connection);
+                await forge.ExecuteNonQueryAsync();
+            });
+            refused.SqlState.ShouldBe(PostgresErrorCodes.InsufficientPrivilege);
+        }
+
+        (await Destination.ScalarAsync<long>(destination, "select count(*) from _sequin.tombstone where table_oid = 'salesforce.contact'::regclass")).ShouldBe(2);
+
+        // An incremental poll that read 003A before the delete: the upsert path drops it again.
+        var poll = await PageLoader.LoadAsync(sync, model, [Record("003A", t0, "Ada", 1), Record("003C", t0.AddSeconds(1), "Cyd", 3)], [],
+            new CursorUpdate("live", "c2", null, null), true, default);
+        poll.Deleted.ShouldBe(1);
+        // A backfill page read before the delete: the direct COPY drops it again.
+        var page = await PageLoader.LoadAsync(sync, model, [Record("003B", t0, "Bob", 2)], [],
+            new CursorUpdate("live", "c3", null, null), false, default, copyDirect: true);
+        page.ShouldBe(new LoadResult(1, 0, 1));
+        (await Destination.ScalarAsync<string>(destination, "select string_agg(id || '=' || last_name, ',' order by id) from salesforce.contact")).ShouldBe("003C=Cyd");
+
+        // 003B restored upstream after the delete (undelete bumps SystemModstamp): it is loaded and stays.
+        await PageLoader.LoadAsync(sync, model, [Record("003B", DateTime.UtcNow.AddSeconds(1), "Bob", 2)], [],
+            new CursorUpdate("live", "c4", null, null), true, default);
+        (await Destination.ScalarAsync<string>(destination, "select string_agg(id, ',' order by id) from salesforce.contact")).ShouldBe("003B,003C");
     }
 }

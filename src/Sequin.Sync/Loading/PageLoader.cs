@@ -61,9 +61,10 @@ internal static class PageLoader
 
             if (!conflict)
             {
-                var swept = await FinishAsync(connection, model, cursor, records.Count, 0, cancellationToken);
+                var dropped = await DropTombstonedAsync(connection, model, cancellationToken);
+                var swept = await FinishAsync(connection, model, cursor, records.Count, dropped, cancellationToken);
                 await tx.CommitAsync(cancellationToken);
-                return new LoadResult(records.Count, 0, swept);
+                return new LoadResult(records.Count, 0, dropped + swept);
             }
         }
 
@@ -98,10 +99,14 @@ internal static class PageLoader
                         returning (xmax = 0) as inserted)
                     select count(*) filter (where inserted), count(*) filter (where not inserted) from up
                     """, connection, tx);
-                await using var reader = await upsert.ExecuteReaderAsync(cancellationToken);
-                await reader.ReadAsync(cancellationToken);
-                inserted = reader.GetInt64(0);
-                updated = reader.GetInt64(1);
+                await using (var reader = await upsert.ExecuteReaderAsync(cancellationToken))
+                {
+                    await reader.ReadAsync(cancellationToken);
+                    inserted = reader.GetInt64(0);
+                    updated = reader.GetInt64(1);
+                }
+
+                deleted += await DropTombstonedAsync(connection, model, cancellationToken);
             }
 
             if (deletes.Count > 0)
@@ -133,6 +138,28 @@ internal static class PageLoader
     private static Task CopyAsync(NpgsqlConnection connection, TableModel model, string copySql, IReadOnlyList<SourceRecord> records,
         CancellationToken cancellationToken) =>
         BinaryCopy.WriteAsync(connection, copySql, records, [.. model.Columns.Select(c => c.Field.Kind)], cancellationToken);
+
+    /// <summary>
+    /// Deletes the rows a DELETE through the proxy removed while this load's records were being read: a row of the table
+    /// with a tombstone in <c>_sequin.tombstone</c> (written by the capture function in the delete's transaction) and a
+    /// version not newer than the tombstone's time — the record as it was before the delete, read by a poll or a
+    /// backfill page that raced it. A record restored upstream afterwards (Salesforce undelete) carries a newer
+    /// <c>SystemModstamp</c> and stays. Without a version column every tombstoned row goes. Returns the rows deleted;
+    /// costs one index probe while the tombstone table is empty.
+    /// </summary>
+    private static async Task<long> DropTombstonedAsync(NpgsqlConnection connection, TableModel model, CancellationToken cancellationToken)
+    {
+        var notNewer = model.VersionColumn is { } v
+            ? $" and (t.{Naming.Quote(v.Name)} is null or t.{Naming.Quote(v.Name)} <= b.deleted_at)"
+            : "";
+        await using var drop = new NpgsqlCommand($"""
+            with d as (delete from {model.Qualified} t using _sequin.tombstone b
+                       where b.table_oid = $1::regclass and b.id = t.id{notNewer} returning 1)
+            select count(*) from d
+            """, connection);
+        drop.Parameters.AddWithValue(model.Qualified);
+        return (long)(await drop.ExecuteScalarAsync(cancellationToken))!;
+    }
 
     /// <summary>The end-of-backfill sweep and the cursor/status update of a page (returns the rows swept).</summary>
     private static async Task<long> FinishAsync(NpgsqlConnection connection, TableModel model, CursorUpdate cursor, long inserted, long deleted,

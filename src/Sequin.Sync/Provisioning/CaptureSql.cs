@@ -3,8 +3,8 @@ namespace Sequin.Sync.Provisioning;
 /// <summary>
 /// The write-capture contract of ADR 0007 as SQL, in one place, used by provisioning and by the proxy's tests:
 /// the <c>sequin_sync</c> role, the <c>_sequin</c> schema with the capture function (skips the sync engine's own
-/// writes, refuses writes outside the proxy and id changes, records changed rows in <c>pg_temp.sequin_capture</c>)
-/// and the grant helpers for proxy backend and read-only roles. Idempotent.
+/// writes, refuses writes outside the proxy and id changes, records changed rows in <c>pg_temp.sequin_capture</c>
+/// and deleted ids in <c>_sequin.tombstone</c>) and the grant helpers for proxy backend and read-only roles. Idempotent.
 /// </summary>
 public static class CaptureSql
 {
@@ -17,6 +17,24 @@ public static class CaptureSql
         exception when duplicate_object or unique_violation then null;
         end $$;
         create schema if not exists _sequin;
+        -- Deletes made through the proxy, so a sync poll that read a record just before the delete committed does not
+        -- upsert it back (PageLoader removes a loaded row whose version is not newer than its tombstone). Written by
+        -- the capture function as the writing role: any role may insert (table, id) — never deleted_at — but only
+        -- for tables it may delete from (RLS); nobody but the owner (the sync engine) reads or prunes (after an hour).
+        create table if not exists _sequin.tombstone (
+          table_oid  oid not null,
+          id         text not null,
+          deleted_at timestamptz not null default clock_timestamp()
+        );
+        create index if not exists tombstone_table_id on _sequin.tombstone (table_oid, id);
+        alter table _sequin.tombstone enable row level security;
+        do $$ begin
+          create policy proxy_deletes on _sequin.tombstone for insert with check (has_table_privilege(table_oid, 'DELETE'));
+        exception when duplicate_object then null;
+        end $$;
+        grant usage on schema _sequin to public;
+        grant insert (table_oid, id) on _sequin.tombstone to public;
+        delete from _sequin.tombstone where deleted_at < now() - interval '1 hour';
         create or replace function _sequin.capture() returns trigger language plpgsql as $$
         begin
           if current_setting('sequin.origin', true) = 'sync' and pg_has_role(session_user, 'sequin_sync', 'member') then
@@ -43,6 +61,8 @@ public static class CaptureSql
           else
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'D', to_jsonb(o), null from old_rows o;
+            -- Rolled back with the statement if the upstream rejects it; honoured by the sync's loads (see below).
+            insert into _sequin.tombstone (table_oid, id) select tg_relid, o.id from old_rows o;
           end if;
           return null;
         end $$;
