@@ -102,5 +102,10 @@ public interface ISourceConnectorFactory
     /// <param name="credentials">Decrypted credentials.</param>
     /// <param name="sink">Where refreshed credentials go.</param>
     /// <param name="limits">Overrides of the default budget; null keeps the defaults.</param>
-    ISourceConnector Create(SourceCredentials credentials, ICredentialSink sink, ConnectorLimits? limits = null);
+    /// <param name="connectionId">
+    /// The connection the connector serves. Every connector created for one connection (one per sync, the proxy's
+    /// writer, the control plane's discovery) shares that connection's request budget, so the configured
+    /// requests/second and daily share hold for the connection as a whole. Null: a budget of the connector's own.
+    /// </param>
+    ISourceConnector Create(SourceCredentials credentials, ICredentialSink sink, ConnectorLimits? limits = null, Guid? connectionId = null);
 }

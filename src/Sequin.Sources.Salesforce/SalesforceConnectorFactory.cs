@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -5,7 +6,7 @@ namespace Sequin.Sources.Salesforce;
 
 /// <summary>
 /// Creates Salesforce connectors. One shared <see cref="SocketsHttpHandler"/> serves every connection of the host;
-/// each connector has its own token, budget and describe cache.
+/// the connectors of one connection share its request budget; each connector has its own token and describe cache.
 /// </summary>
 public sealed class SalesforceConnectorFactory : ISourceConnectorFactory, IDisposable
 {
@@ -13,6 +14,9 @@ public sealed class SalesforceConnectorFactory : ISourceConnectorFactory, IDispo
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
     private readonly HttpClient _http;
+
+    // One budget per connection (and configured limits): the connectors of a connection draw from it together.
+    private readonly ConcurrentDictionary<(Guid Connection, double RequestsPerSecond, double DailyShare), RateBudget> _budgets = new();
 
     /// <summary>Creates the factory (registered as a singleton by the sync engine).</summary>
     public SalesforceConnectorFactory(IOptions<SalesforceOptions> options, TimeProvider time, ILoggerFactory loggerFactory)
@@ -42,12 +46,15 @@ public sealed class SalesforceConnectorFactory : ISourceConnectorFactory, IDispo
     public ConnectorLimits DefaultLimits => new(200, 2000, _options.RequestsPerSecond, _options.DailyShare);
 
     /// <inheritdoc />
-    public ISourceConnector Create(SourceCredentials credentials, ICredentialSink sink, ConnectorLimits? limits = null)
+    public ISourceConnector Create(SourceCredentials credentials, ICredentialSink sink, ConnectorLimits? limits = null, Guid? connectionId = null)
     {
         ArgumentNullException.ThrowIfNull(credentials);
         var effective = limits ?? DefaultLimits;
         effective = effective with { MaxWriteBatch = Math.Clamp(effective.MaxWriteBatch, 1, 200) };
-        var budget = new RateBudget(effective.RequestsPerSecond, effective.DailyShare, _time);
+        var budget = connectionId is { } id
+            ? _budgets.GetOrAdd((id, effective.RequestsPerSecond, effective.DailyShare),
+                key => new RateBudget(key.RequestsPerSecond, key.DailyShare, _time))
+            : new RateBudget(effective.RequestsPerSecond, effective.DailyShare, _time);
         var api = new SalesforceApiClient(_http, _options, budget, credentials, sink, _time, _loggerFactory.CreateLogger("Sequin.Sources.Salesforce"));
         return new SalesforceConnector(api, _options, effective, _time);
     }

@@ -131,6 +131,36 @@ public sealed class ScriptedUpstreamTests
             connector.ReadChangesAsync(new ReadRequest("Contact", Fields), $$"""{"modstamp":"{{old}}","polled":"{{old}}"}""", default));
     }
 
+    /// <summary>
+    /// Connectors of one connection (one per sync, the proxy's writer, discovery) draw from one budget: at 2 requests/s
+    /// (a burst of 2), four requests alternating between two connectors of the same connection take at least 1 s; each
+    /// with its own budget they would all go at once.
+    /// </summary>
+    [Fact]
+    public async Task ConnectorsOfOneConnection_ShareItsRequestBudget()
+    {
+        var script = new Script([_ => Json(Describe)]);
+        using var factory = new SalesforceConnectorFactory(Options.Create(new SalesforceOptions()), TimeProvider.System, NullLoggerFactory.Instance, script);
+        var credentials = new SourceCredentials(new Dictionary<string, string>
+        {
+            ["instance_url"] = "http://upstream.test",
+            ["access_token"] = "token",
+            ["refresh_token"] = "refresh",
+        });
+        var connection = Guid.NewGuid();
+        var limits = factory.DefaultLimits with { RequestsPerSecond = 2 };
+        var a = factory.Create(credentials, new MemorySink(), limits, connection);
+        var b = factory.Create(credentials, new MemorySink(), limits, connection);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var (connector, name) in new[] { (a, "A"), (b, "B"), (a, "C"), (b, "D") })
+        {
+            await connector.DescribeObjectAsync(name, default);
+        }
+
+        clock.Elapsed.ShouldBeGreaterThan(TimeSpan.FromSeconds(0.9));
+        script.Requests.Count.ShouldBe(4);
+    }
+
     /// <summary>Answers each request with the first script entry that returns a response.</summary>
     private sealed class Script(Func<HttpRequestMessage, HttpResponseMessage?>[] responses) : HttpMessageHandler
     {

@@ -26,7 +26,7 @@ internal sealed class ConnectorProvider(TenantDbContext db, SalesforceConnectorF
         var credentials = ConnectionCredentials.Unprotect(secrets, protectedText);
         var connector = connection.Kind switch
         {
-            "salesforce" => salesforce.Create(credentials, ConnectionCredentials.SinkFor(platform, secrets, connection.Id)),
+            "salesforce" => salesforce.Create(credentials, ConnectionCredentials.SinkFor(platform, secrets, connection.Id), connectionId: connection.Id),
             _ => throw new NotSupportedException($"no connector for '{connection.Kind}'"),
         };
         return (connection, connector);

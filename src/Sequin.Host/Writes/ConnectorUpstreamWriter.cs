@@ -239,7 +239,7 @@ internal sealed partial class ConnectorUpstreamWriter(
             };
         return kind switch
         {
-            "salesforce" => (salesforce.Create(credentials, ConnectionCredentials.SinkFor(platform, secrets, connectionId), limits), kind),
+            "salesforce" => (salesforce.Create(credentials, ConnectionCredentials.SinkFor(platform, secrets, connectionId), limits, connectionId), kind),
             _ => throw new SourceException($"writes to '{kind}' sources are not supported yet"),
         };
     }

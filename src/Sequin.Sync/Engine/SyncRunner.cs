@@ -89,7 +89,7 @@ internal sealed partial class SyncRunner(
             RequestsPerSecond = spec.RequestsPerSecond ?? limits.RequestsPerSecond,
             DailyShare = spec.DailyShare ?? limits.DailyShare,
         };
-        await using var connector = factory.Create(spec.Credentials, new StoreCredentialSink(store, spec.ConnectionId), limits);
+        await using var connector = factory.Create(spec.Credentials, new StoreCredentialSink(store, spec.ConnectionId), limits, spec.ConnectionId);
         var destination = pools.Get(spec.DestinationConnectionString);
         var tables = new List<TableRuntime>();
         var blocked = 0; // tables whose schema change the destination refused
