@@ -73,6 +73,21 @@ internal sealed partial class ProxySession
         }
     }
 
+    /// <summary>
+    /// The sync polls while the proxy writes: a record this statement created upstream may already have been copied
+    /// into the table by a poll (under its upstream id, next to the row with the temporary id) before the write-back.
+    /// That copy is deleted first, so the write-back does not fail on the primary key; the statement's own row
+    /// takes its place with the same or newer values. (A copy the sync has not committed yet makes the write-back
+    /// wait for it and then fail: the read-back's savepoint falls back to this path once more, which then sees it.)
+    /// </summary>
+    private static IEnumerable<InternalStatement> DropSyncCopies(IEnumerable<(SyncedTable Table, string OldId, string NewId)> idMap)
+    {
+        foreach (var (table, ids) in idMap.GroupBy(p => p.Table.Oid).Select(g => (g.First().Table, g.Select(p => Literal(p.NewId)).ToList())))
+        {
+            yield return $"delete from {Ident(table.Schema)}.{Ident(table.Name)} where id in ({string.Join(", ", ids)})";
+        }
+    }
+
     /// <summary>A string constant that no content can end early, whatever <c>standard_conforming_strings</c> says.</summary>
     private static string DollarQuote(string text)
     {
@@ -100,6 +115,11 @@ internal sealed partial class ProxySession
 
         public IEnumerable<InternalStatement> Statements(List<(SyncedTable Table, string OldId, string NewId)> idMap)
         {
+            foreach (var statement in DropSyncCopies(idMap))
+            {
+                yield return statement;
+            }
+
             var covered = new HashSet<(uint, string)>();
             foreach (var (oid, (table, read)) in records)
             {

@@ -30,6 +30,7 @@ internal sealed partial class ProxySession
     private const string TemporaryIdPrefix = "_sequin_tmp_";
 
     private readonly HashSet<string> _writeStatements = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _endStatements = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, SyncedTable> _tables = [];
     private List<(byte Code, byte[] Body)>? _batch;
     private long _batchBytes;
@@ -58,6 +59,18 @@ internal sealed partial class ProxySession
         {
             if (code == FrontendMessageCode.Query)
             {
+                await EndBatchAsync(ct);
+                return await HandleInspectedAsync(code, body, writer, false, ct);
+            }
+
+            if (code == FrontendMessageCode.Parse)
+            {
+                ClassifyParse(body);
+            }
+            else if (code == FrontendMessageCode.Bind && _endStatements.Contains(BoundStatement(body)))
+            {
+                // A COMMIT/ROLLBACK behind the write in the same pipeline (ADR 0012): the write is applied upstream and
+                // its capture read — run up to here, as at a Flush — before the transaction ends.
                 await EndBatchAsync(ct);
                 return await HandleInspectedAsync(code, body, writer, false, ct);
             }
@@ -98,26 +111,12 @@ internal sealed partial class ProxySession
             }
 
             case FrontendMessageCode.Parse:
-            {
-                var name = CString(body, 0, out var next);
-                var sql = CString(body, next, out _);
-                if (SqlText.MayWrite(sql))
-                {
-                    _writeStatements.Add(name);
-                }
-                else
-                {
-                    _writeStatements.Remove(name);
-                }
-
+                ClassifyParse(body);
                 break;
-            }
 
             case FrontendMessageCode.Bind:
             {
-                CString(body, 0, out var next);
-                var statement = CString(body, next, out _);
-                if (!_writeStatements.Contains(statement))
+                if (!_writeStatements.Contains(BoundStatement(body)))
                 {
                     break;
                 }
@@ -152,6 +151,36 @@ internal sealed partial class ProxySession
         _extendedSinceSync = code is not (FrontendMessageCode.Query or FrontendMessageCode.Sync or FrontendMessageCode.FunctionCall);
         MessageWriter.WriteRaw(writer, code, body);
         return true;
+    }
+
+    /// <summary>Remembers whether a prepared statement may write, and whether it ends the transaction (COMMIT, ROLLBACK…).</summary>
+    private void ClassifyParse(byte[] body)
+    {
+        var name = CString(body, 0, out var next);
+        var sql = CString(body, next, out _);
+        if (SqlText.MayWrite(sql))
+        {
+            _writeStatements.Add(name);
+        }
+        else
+        {
+            _writeStatements.Remove(name);
+        }
+
+        if (SqlText.EndsTransaction(sql))
+        {
+            _endStatements.Add(name);
+        }
+        else
+        {
+            _endStatements.Remove(name);
+        }
+    }
+
+    private static string BoundStatement(byte[] body)
+    {
+        CString(body, 0, out var next);
+        return CString(body, next, out _);
     }
 
     private static string CString(byte[] body, int start, out int next)
@@ -476,7 +505,7 @@ internal sealed partial class ProxySession
             var close = new List<InternalStatement>(DisarmCaptureSql.Select(sql => (InternalStatement)sql)) { outer ? "commit" : "release savepoint sequin_write" };
             if (readBack.Records.Count == 0)
             {
-                await InternalCheckedAsync(ct, [.. IdWriteBack(applied.IdMap), .. close]);
+                await InternalCheckedAsync(ct, [.. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
             }
             else
             {
@@ -489,7 +518,7 @@ internal sealed partial class ProxySession
                     readBack.Tables.AddRange(readBack.Records.Values.Select(r => r.Table));
                     writeBack = new WriteBack([], results);
                     await InternalCheckedAsync(ct, ["rollback to savepoint sequin_read_back", "release savepoint sequin_read_back",
-                        .. IdWriteBack(applied.IdMap), .. close]);
+                        .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
                 }
                 else
                 {

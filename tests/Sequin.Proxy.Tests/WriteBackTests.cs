@@ -248,3 +248,93 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
         RawClient.Rows(await client.SimpleAsync($"select id from salesforce.account where name = '{name}'")).Single()[0].ShouldBe(id);
     }
 }
+
+/// <summary>
+/// A write and the COMMIT (or ROLLBACK) of its transaction in one pipeline (ADR 0012): the write is applied upstream
+/// and written back before the COMMIT runs, so nothing is committed without the upstream.
+/// </summary>
+public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClassFixture<ProxyFixture>
+{
+    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..20];
+
+    private async Task<long> CountAsync(string name)
+    {
+        await using var c = await proxy.OpenDirectAsync();
+        return (long)(await new NpgsqlCommand($"select count(*) from salesforce.account where name = '{name}' and id like '001%' and created_date is not null", c).ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task SimpleQuery_BeginInsertCommit_CommitsWithTheUpstreamRecord()
+    {
+        var (client, _) = await RawClient.LoginAsync(proxy.Port, proxy.User, ProxyFixture.Password, proxy.Database);
+        await using var _c = client;
+        var name = Unique("pc");
+        var frames = await client.SimpleAsync($"begin; insert into salesforce.account (name) values ('{name}'); commit");
+        RawClient.Error(frames).ShouldBeNull();
+        RawClient.Tags(frames).ShouldBe(["BEGIN", "INSERT 0 1", "COMMIT"]);
+        frames[^1].Status.ShouldBe(TransactionStatus.Idle);
+        (await CountAsync(name)).ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ExtendedBatch_InsertThenCommit_BehindOneSync(bool beginInBatch)
+    {
+        await using var connection = await proxy.OpenAsync();
+        var name = Unique("pe");
+        if (!beginInBatch)
+        {
+            await new NpgsqlCommand("begin", connection).ExecuteNonQueryAsync();
+        }
+
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            if (beginInBatch)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("begin"));
+            }
+
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"insert into salesforce.account (name) values ('{name}') returning id, created_date"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("select 42"));
+            await using var reader = await batch.ExecuteReaderAsync();
+            (await reader.ReadAsync()).ShouldBeTrue();
+            reader.GetString(0).ShouldStartWith("001");
+            reader.IsDBNull(1).ShouldBeFalse();
+            while (await reader.NextResultAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    reader.GetInt32(0).ShouldBe(42);
+                }
+            }
+        }
+
+        (await CountAsync(name)).ShouldBe(1);
+        proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name).ShouldBe(1);
+
+        // The session is sound afterwards: a direct write attempt (unseen by the proxy) still fails closed.
+        await using var check = new NpgsqlCommand("select to_regclass('pg_temp.sequin_capture') is null", connection);
+        (await check.ExecuteScalarAsync()).ShouldBe(true);
+    }
+
+    [Fact]
+    public async Task ExtendedBatch_RejectedWriteThenCommit_CommitsNothing()
+    {
+        await using var connection = await proxy.OpenAsync();
+        var name = Unique("pr");
+        await new NpgsqlCommand("begin", connection).ExecuteNonQueryAsync();
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"insert into salesforce.account (name) values ('{name}')"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("insert into salesforce.contact (last_name, email) values ('X', 'not-an-email')"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+            var e = await Should.ThrowAsync<PostgresException>(() => batch.ExecuteNonQueryAsync());
+            e.SqlState.ShouldBe("23514");
+        }
+
+        await new NpgsqlCommand("rollback", connection).ExecuteNonQueryAsync();
+        (await CountAsync(name)).ShouldBe(0);
+    }
+}
