@@ -19,4 +19,8 @@ internal sealed partial class ProxySession
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Proxy backend login failed for {User} as {BackendRole} from {Remote}: {Reason}")]
     private static partial void LogBackendLoginFailed(ILogger logger, string remote, string user, string backendRole, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Proxy session of {User}: values of {Table} written upstream could not be read back; committed without them, the sync will bring them: {Reason}")]
+    private static partial void LogReadBackFailed(ILogger logger, string user, string table, string reason);
 }

@@ -30,6 +30,7 @@ internal sealed partial class ProxySession
     private const string TemporaryIdPrefix = "_sequin_tmp_";
 
     private readonly HashSet<string> _writeStatements = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _endStatements = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, SyncedTable> _tables = [];
     private List<(byte Code, byte[] Body)>? _batch;
     private long _batchBytes;
@@ -58,6 +59,18 @@ internal sealed partial class ProxySession
         {
             if (code == FrontendMessageCode.Query)
             {
+                await EndBatchAsync(ct);
+                return await HandleInspectedAsync(code, body, writer, false, ct);
+            }
+
+            if (code == FrontendMessageCode.Parse)
+            {
+                ClassifyParse(body);
+            }
+            else if (code == FrontendMessageCode.Bind && _endStatements.Contains(BoundStatement(body)))
+            {
+                // A COMMIT/ROLLBACK behind the write in the same pipeline (ADR 0012): the write is applied upstream and
+                // its capture read — run up to here, as at a Flush — before the transaction ends.
                 await EndBatchAsync(ct);
                 return await HandleInspectedAsync(code, body, writer, false, ct);
             }
@@ -98,26 +111,12 @@ internal sealed partial class ProxySession
             }
 
             case FrontendMessageCode.Parse:
-            {
-                var name = CString(body, 0, out var next);
-                var sql = CString(body, next, out _);
-                if (SqlText.MayWrite(sql))
-                {
-                    _writeStatements.Add(name);
-                }
-                else
-                {
-                    _writeStatements.Remove(name);
-                }
-
+                ClassifyParse(body);
                 break;
-            }
 
             case FrontendMessageCode.Bind:
             {
-                CString(body, 0, out var next);
-                var statement = CString(body, next, out _);
-                if (!_writeStatements.Contains(statement))
+                if (!_writeStatements.Contains(BoundStatement(body)))
                 {
                     break;
                 }
@@ -152,6 +151,36 @@ internal sealed partial class ProxySession
         _extendedSinceSync = code is not (FrontendMessageCode.Query or FrontendMessageCode.Sync or FrontendMessageCode.FunctionCall);
         MessageWriter.WriteRaw(writer, code, body);
         return true;
+    }
+
+    /// <summary>Remembers whether a prepared statement may write, and whether it ends the transaction (COMMIT, ROLLBACK…).</summary>
+    private void ClassifyParse(byte[] body)
+    {
+        var name = CString(body, 0, out var next);
+        var sql = CString(body, next, out _);
+        if (SqlText.MayWrite(sql))
+        {
+            _writeStatements.Add(name);
+        }
+        else
+        {
+            _writeStatements.Remove(name);
+        }
+
+        if (SqlText.EndsTransaction(sql))
+        {
+            _endStatements.Add(name);
+        }
+        else
+        {
+            _endStatements.Remove(name);
+        }
+    }
+
+    private static string BoundStatement(byte[] body)
+    {
+        CString(body, 0, out var next);
+        return CString(body, next, out _);
     }
 
     private static string CString(byte[] body, int start, out int next)
@@ -258,7 +287,7 @@ internal sealed partial class ProxySession
     /// prepared statement (which a simple Query would destroy) survives. Same semantics as a multi-statement
     /// Query: the first error skips the rest.
     /// </summary>
-    private async Task<List<Frame>> InternalAsync(CancellationToken ct, params string[] statements)
+    private async Task<List<Frame>> InternalAsync(CancellationToken ct, params InternalStatement[] statements)
     {
         WriteInternal(statements);
         await _backendOut!.FlushAsync(ct);
@@ -266,14 +295,14 @@ internal sealed partial class ProxySession
     }
 
     /// <summary>Buffers bookkeeping statements + Sync without sending (for pipelining with what follows).</summary>
-    private void WriteInternal(params string[] statements)
+    private void WriteInternal(params InternalStatement[] statements)
     {
         var w = _backendOut!;
-        foreach (var sql in statements)
+        foreach (var statement in statements)
         {
             MessageWriter.WriteCloseStatement(w, InternalStatementName);
-            MessageWriter.WriteParse(w, InternalStatementName, sql);
-            MessageWriter.WriteBindExecute(w, InternalStatementName);
+            MessageWriter.WriteParse(w, InternalStatementName, statement.Sql);
+            MessageWriter.WriteBindExecute(w, InternalStatementName, statement.ResultFormats);
         }
 
         MessageWriter.WriteCloseStatement(w, InternalStatementName);
@@ -282,8 +311,14 @@ internal sealed partial class ProxySession
 
     private const string InternalStatementName = "_sequin_internal";
 
+    /// <summary>A bookkeeping statement; <see cref="ResultFormats"/> asks for result columns in given formats (null: all text).</summary>
+    private readonly record struct InternalStatement(string Sql, short[]? ResultFormats = null)
+    {
+        public static implicit operator InternalStatement(string sql) => new(sql);
+    }
+
     /// <summary>Runs a bookkeeping statement; an error in it becomes an <see cref="InternalStatementException"/>.</summary>
-    private async Task<List<Frame>> InternalCheckedAsync(CancellationToken ct, params string[] statements)
+    private async Task<List<Frame>> InternalCheckedAsync(CancellationToken ct, params InternalStatement[] statements)
     {
         var frames = await InternalAsync(ct, statements);
         if (frames.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
@@ -349,18 +384,36 @@ internal sealed partial class ProxySession
         var last = batch[^1].Code;
         var endsWithSync = last == FrontendMessageCode.Sync;
         var output = new ArrayBufferWriter<byte>();
+        var injected = new List<bool>();
         var (status, failed) = await RunWriteAsync(() =>
         {
-            foreach (var (code, body) in batch)
+            for (var i = 0; i < batch.Count; i++)
             {
-                if (code is not (FrontendMessageCode.Sync or FrontendMessageCode.Flush or FrontendMessageCode.Terminate))
+                var (code, body) = batch[i];
+                if (code is FrontendMessageCode.Sync or FrontendMessageCode.Flush or FrontendMessageCode.Terminate)
                 {
-                    MessageWriter.WriteRaw(_backendOut!, code, body);
+                    continue;
+                }
+
+                MessageWriter.WriteRaw(_backendOut!, code, body);
+                if (code == FrontendMessageCode.Bind)
+                {
+                    // RETURNING rows get upstream values in the portal's own result formats, which only a Describe of the
+                    // portal tells (a prepared statement is often executed without one): ask for it, hide the answer.
+                    var portal = body.AsSpan(0, Array.IndexOf(body, (byte)0));
+                    var described = i + 1 < batch.Count && batch[i + 1].Code == FrontendMessageCode.Describe
+                        && batch[i + 1].Body[0] == (byte)'P' && batch[i + 1].Body.AsSpan(1).SequenceEqual([.. portal, (byte)0]);
+                    if (!described)
+                    {
+                        MessageWriter.WriteDescribePortal(_backendOut!, portal);
+                    }
+
+                    injected.Add(!described);
                 }
             }
 
             MessageWriter.WriteSync(_backendOut!);
-        }, _batchStatus, output, simple: false, ct);
+        }, _batchStatus, output, simple: false, ct, injected);
 
         if (endsWithSync)
         {
@@ -382,16 +435,18 @@ internal sealed partial class ProxySession
     // ---------------------------------------------------------------- one statement (or extended batch)
 
     // writeClientMessages buffers the client's statement (a Query, or extended messages + Sync) for the backend.
+    // injectedDescribes: per Bind of the client's messages, whether the proxy added a Describe of its portal (its answer
+    // is removed from the client's results).
     private async Task<(TransactionStatus Status, bool Failed)> RunWriteAsync(Action writeClientMessages, TransactionStatus status,
-        ArrayBufferWriter<byte> output, bool simple, CancellationToken ct)
+        ArrayBufferWriter<byte> output, bool simple, CancellationToken ct, List<bool>? injectedDescribes = null)
     {
         if (status == TransactionStatus.Failed)
         {
             writeClientMessages();
             await _backendOut!.FlushAsync(ct);
-            var passed = await ReadUntilReadyAsync(ct);
-            CopyFrames(passed, output);
-            return (passed[^1].Status, true);
+            var passed = ClientResults.From(await ReadUntilReadyAsync(ct), injectedDescribes);
+            CopyFrames(passed.Frames, output);
+            return (_status, true);
         }
 
         // The wrapper and the client's statement go in one round trip. If the wrapper fails, the transaction it
@@ -403,7 +458,8 @@ internal sealed partial class ProxySession
         WriteInternal(ReadCaptureSql);
         await _backendOut!.FlushAsync(ct);
         var prelude = await ReadUntilReadyAsync(ct);
-        var frames = await ReadUntilReadyAsync(ct);
+        var results = ClientResults.From(await ReadUntilReadyAsync(ct), injectedDescribes);
+        var frames = results.Frames;
         var captureFrames = await ReadUntilReadyAsync(ct);
         if (prelude.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } preludeError)
         {
@@ -442,17 +498,44 @@ internal sealed partial class ProxySession
                 return (_status, true);
             }
 
-            // Upstream ids written back and the wrapper closed in one round trip (an error skips the rest).
-            var finish = new List<string>();
-            foreach (var (table, pairs) in applied.IdMap.GroupBy(p => p.Table).Select(g => (g.Key, g.ToList())))
+            // The upstream's values (ids included) written back and the wrapper closed in one round trip (an error
+            // skips the rest). The write-back's own capture rows are deleted by the disarm, so it is never sent upstream.
+            var readBack = await ReadBackAsync(applied, ct);
+            var writeBack = new WriteBack(readBack.Records, results);
+            var close = new List<InternalStatement>(DisarmCaptureSql.Select(sql => (InternalStatement)sql)) { outer ? "commit" : "release savepoint sequin_write" };
+            if (readBack.Records.Count == 0)
             {
-                var values = string.Join(", ", pairs.Select(p => $"({Literal(p.OldId)}, {Literal(p.NewId)})"));
-                finish.Add($"update {Ident(table.Schema)}.{Ident(table.Name)} as t set id = v.new_id from (values {values}) as v(old_id, new_id) where t.id = v.old_id");
+                await InternalCheckedAsync(ct, [.. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
+            }
+            else
+            {
+                // In a savepoint: if Postgres refuses a value (a column's type changed since the sync created it), the
+                // statement still commits with the upstream ids, and warns.
+                var finish = await InternalAsync(ct, ["savepoint sequin_read_back", .. writeBack.Statements(applied.IdMap), "release savepoint sequin_read_back", .. close]);
+                if (finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
+                {
+                    readBack.Failure = "Postgres refused a value read back: " + (error.ErrorFields().GetValueOrDefault('M') ?? "error");
+                    readBack.Tables.AddRange(readBack.Records.Values.Select(r => r.Table));
+                    writeBack = new WriteBack([], results);
+                    await InternalCheckedAsync(ct, ["rollback to savepoint sequin_read_back", "release savepoint sequin_read_back",
+                        .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
+                }
+                else
+                {
+                    writeBack.Read(finish);
+                }
             }
 
-            finish.AddRange(DisarmCaptureSql);
-            finish.Add(outer ? "commit" : "release savepoint sequin_write");
-            await InternalCheckedAsync(ct, [.. finish]);
+            if (readBack.Failure is { } failure)
+            {
+                var tables = string.Join(", ", readBack.Tables.Select(t => $"{t.Schema}.{t.Name}"));
+                LogReadBackFailed(_logger, _user, tables, failure);
+                MessageWriter.WriteErrorOrNotice(output, BackendMessageCode.NoticeResponse, "WARNING", SqlState.Warning,
+                    $"the write was applied upstream, but the values {_server.UpstreamWriter.SourceDisplayName(readBack.Tables[0])} set could not be read back; the row has the values as written until the next sync",
+                    new MessageWriter.Field((byte)'D', failure),
+                    new MessageWriter.Field((byte)'H', "Nothing was lost: the next sync brings the upstream's values (CreatedDate, SystemModstamp, defaults, formulas)."));
+            }
+
             if (!outer)
             {
                 lock (_persisted)
@@ -462,7 +545,7 @@ internal sealed partial class ProxySession
                 }
             }
 
-            WriteResults(frames, output, applied, simple);
+            WriteResults(results, output, applied, writeBack, simple);
             return (_status, false);
         }
         catch (InternalStatementException e)
@@ -540,7 +623,8 @@ internal sealed partial class ProxySession
         var frames = await InternalCheckedAsync(ct,
             "select c.oid, n.nspname, c.relname, coalesce(obj_description(c.oid, 'pg_class'), ''), " +
             "coalesce((select json_object_agg(a.attname, col_description(c.oid, a.attnum)) from pg_attribute a " +
-            "where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and col_description(c.oid, a.attnum) is not null)::text, '{}') " +
+            "where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and col_description(c.oid, a.attnum) is not null)::text, '{}'), " +
+            "(select json_object_agg(a.attnum, a.attname) from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)::text " +
             $"from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid in ({string.Join(",", missing)})");
         foreach (var f in frames.Where(f => f.Type == BackendMessageCode.DataRow))
         {
@@ -580,14 +664,26 @@ internal sealed partial class ProxySession
                 }
             }
 
+            var attributes = new Dictionary<short, string>();
+            using (var names = JsonDocument.Parse(v[5] ?? "{}"))
+            {
+                foreach (var a in names.RootElement.EnumerateObject())
+                {
+                    attributes[short.Parse(a.Name, System.Globalization.CultureInfo.InvariantCulture)] = a.Value.GetString()!;
+                }
+            }
+
             var oid = uint.Parse(v[0]!, System.Globalization.CultureInfo.InvariantCulture);
-            _tables[oid] = new SyncedTable(oid, v[1]!, v[2]!, source, obj, fields) { SyncId = syncId };
+            _tables[oid] = new SyncedTable(oid, v[1]!, v[2]!, source, obj, fields) { SyncId = syncId, Attributes = attributes };
         }
     }
 
     private sealed class AppliedChanges
     {
         public List<(SyncedTable Table, string OldId, string NewId)> IdMap { get; } = [];
+
+        /// <summary>Inserted and updated rows by upstream id: what the write-back reads back.</summary>
+        public List<(SyncedTable Table, string Id)> Written { get; } = [];
         public List<string> Ids { get; } = [];
         public List<string> Descriptions { get; } = [];
         public List<string> AppliedBefore { get; } = [];
@@ -659,6 +755,11 @@ internal sealed partial class ProxySession
                 }
 
                 result.Ids.Add(newId);
+                if (op != UpstreamOperation.Delete)
+                {
+                    result.Written.Add((table, newId));
+                }
+
                 var description = $"[{source}] {table.ObjectName ?? table.Name} {op.ToString().ToLowerInvariant()} {newId}";
                 result.Descriptions.Add(description);
                 result.AppliedBefore.Add(description);
@@ -727,18 +828,21 @@ internal sealed partial class ProxySession
     /// write without a result set, a <c>changed_ids</c> result set before the CommandComplete (as the product did).
     /// Extended-protocol results are kept exactly as described (no rows after NoData).
     /// </summary>
-    private static void WriteResults(List<Frame> frames, ArrayBufferWriter<byte> output, AppliedChanges applied, bool simple)
+    private static void WriteResults(ClientResults results, ArrayBufferWriter<byte> output, AppliedChanges applied, WriteBack writeBack, bool simple)
     {
+        var frames = results.Frames;
         var map = applied.IdMap.ToDictionary(p => p.OldId, p => p.NewId, StringComparer.Ordinal);
-        var hasRows = frames.Any(f => f.Type == BackendMessageCode.RowDescription);
-        foreach (var f in frames)
+        var hasRows = frames.Any(f => f.Type == BackendMessageCode.RowDescription) || results.Shapes.Any(shape => shape is not null);
+        for (var index = 0; index < frames.Count; index++)
         {
+            var f = frames[index];
             switch (f.Type)
             {
                 case BackendMessageCode.ReadyForQuery:
                     continue;
-                case BackendMessageCode.DataRow when map.Count > 0:
+                case BackendMessageCode.DataRow when map.Count > 0 || writeBack.HasRows:
                     var values = f.DataRowValues();
+                    writeBack.Apply(results.Shapes[index], values);
                     for (var i = 0; i < values.Count; i++)
                     {
                         if (values[i] is { Length: > 12 } v && v.AsSpan().StartsWith(TemporaryIdPrefix.Select(c => (byte)c).ToArray())

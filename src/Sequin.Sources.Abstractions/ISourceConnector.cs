@@ -45,6 +45,17 @@ public interface ISourceConnector : IAsyncDisposable
     Task<IReadOnlyList<WriteResult>> WriteAsync(WriteBatch batch, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Reads the current state of records by id (Salesforce sObject Collections retrieve, <c>POST
+    /// composite/sobjects/{Type}</c> with <c>ids</c> and <c>fields</c>), each value parsed exactly as
+    /// <see cref="ReadBackfillPageAsync"/> parses it and aligned with <see cref="ReadRequest.Fields"/>. Ids that are
+    /// not found (deleted, not readable) are left out; the order of the rest is not guaranteed. The proxy uses it to
+    /// write upstream-set values (CreatedDate, SystemModstamp, defaults, formulas) back after a write.
+    /// </summary>
+    /// <exception cref="NotSupportedException">the connector cannot read records by id.</exception>
+    Task<IReadOnlyList<SourceRecord>> ReadRecordsAsync(ReadRequest request, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        Task.FromException<IReadOnlyList<SourceRecord>>(new NotSupportedException($"{Kind} connectors cannot read records by id"));
+
+    /// <summary>
     /// About how many records <paramref name="objectName"/> has now (Salesforce <c>SELECT COUNT()</c>), for backfill
     /// progress; null when the source cannot tell cheaply. Never required for correctness.
     /// </summary>

@@ -40,7 +40,7 @@ internal sealed partial class SalesforceConnector
 
                 records = [];
                 deleted = plan.IsDeletedSlot >= 0 ? [] : null;
-                ReadRecords(ref reader, body, plan, records, deleted, misfits);
+                ReadRecords(ref reader, body, plan, records, deleted, misfits, nullsAllowed: false);
             }
             else if (reader.ValueTextEquals("done"u8))
             {
@@ -77,8 +77,31 @@ internal sealed partial class SalesforceConnector
         return new Page(records, deleted?.ToArray(), done, next, misfits, serverDate);
     }
 
+    /// <summary>
+    /// sObject Collections retrieve (<c>[{record}, null, …]</c>, one entry per requested id, null for an id that is
+    /// not found or not readable): the records found, parsed exactly as query pages are.
+    /// </summary>
+    private static (List<SourceRecord> Records, List<ValueMisfit> Misfits) ParseRetrieved(ReadOnlySpan<byte> body, QueryPlan plan)
+    {
+        var reader = new Utf8JsonReader(body);
+        if (body.IsEmpty || !reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new SourceException("Salesforce sObject Collections retrieve: the response is not an array", "MALFORMED_RESPONSE", 200);
+        }
+
+        var records = new List<SourceRecord>();
+        var misfits = new List<ValueMisfit>();
+        ReadRecords(ref reader, body, plan, records, null, misfits, nullsAllowed: true);
+        if (reader.Read())
+        {
+            throw new JsonException("unexpected content after the response array");
+        }
+
+        return (records, misfits);
+    }
+
     private static void ReadRecords(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, QueryPlan plan, List<SourceRecord> records, List<bool>? deleted,
-        List<ValueMisfit> misfits)
+        List<ValueMisfit> misfits, bool nullsAllowed)
     {
         var fields = plan.Request.Fields;
         var names = plan.SelectNamesUtf8;
@@ -88,6 +111,11 @@ internal sealed partial class SalesforceConnector
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             var index = records.Count;
+            if (nullsAllowed && reader.TokenType == JsonTokenType.Null)
+            {
+                continue;
+            }
+
             if (reader.TokenType != JsonTokenType.StartObject)
             {
                 throw new SourceException($"Salesforce query: record {index} is not an object", "MALFORMED_RESPONSE", 200);

@@ -20,6 +20,22 @@ public sealed class SqlTextTests
     [InlineData("select E'it\\'s insert'", false)]
     public void MayWrite_SeesKeywordsOutsideLiteralsOnly(string sql, bool expected) => SqlText.MayWrite(sql).ShouldBe(expected);
 
+    [Theory]
+    [InlineData("commit", true)]
+    [InlineData("  COMMIT WORK", true)]
+    [InlineData("end transaction", true)]
+    [InlineData("abort", true)]
+    [InlineData("rollback", true)]
+    [InlineData("/* x */ rollback and chain", true)]
+    [InlineData("prepare transaction 'gx'", true)]
+    [InlineData("rollback to savepoint s1", false)]
+    [InlineData("rollback work to s1", false)]
+    [InlineData("commit prepared 'gx'", false)]
+    [InlineData("prepare q as select 1", false)]
+    [InlineData("select 'commit'", false)]
+    [InlineData("release savepoint s1", false)]
+    public void EndsTransaction_OnlyForStatementsEndingTheBlock(string sql, bool expected) => SqlText.EndsTransaction(sql).ShouldBe(expected);
+
     [Fact]
     public void SplitStatements_RespectsQuotes()
     {

@@ -97,6 +97,87 @@ internal sealed partial class ConnectorUpstreamWriter(
         }
     }
 
+    /// <summary>
+    /// The connector's read by id (Salesforce sObject Collections retrieve) of every synced column the source still
+    /// describes, parsed by the connector exactly as the sync parses pages; the typed values then go out as JSON for
+    /// Postgres to turn into the column types (<see cref="UpstreamRecord"/>). Failures throw: the proxy warns.
+    /// </summary>
+    public async Task<IReadOnlyList<UpstreamRecord>> ReadBackAsync(SyncedTable table, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0 || !Guid.TryParse(table.SyncId, out var syncId) || table.ObjectName is not { } objectName
+            || await ConnectionOfAsync(syncId, cancellationToken) is not { } connectionId)
+        {
+            return [];
+        }
+
+        var (connector, _) = await ConnectorAsync(connectionId, cancellationToken);
+        var described = await _described.GetOrAdd((connectionId, objectName), key => connector.DescribeObjectAsync(key.Object, CancellationToken.None));
+        var columns = new List<(string Column, SourceField Field)>();
+        foreach (var (column, fieldName) in table.ColumnFields)
+        {
+            if (column != "id" && described.Find(fieldName) is { } field && !string.Equals(field.Name, described.IdField, StringComparison.OrdinalIgnoreCase))
+            {
+                columns.Add((column, field));
+            }
+        }
+
+        if (columns.Count == 0)
+        {
+            return [];
+        }
+
+        var records = await connector.ReadRecordsAsync(new ReadRequest(described.Name, [.. columns.Select(c => c.Field)]), ids, cancellationToken);
+        var result = new List<UpstreamRecord>(records.Count);
+        foreach (var record in records)
+        {
+            result.Add(new UpstreamRecord(record.Id, ColumnsJson(columns, record.Values)));
+        }
+
+        return result;
+    }
+
+    /// <summary>A record's typed values (<see cref="SourceRecord"/>'s CLR types) as the JSON object of <see cref="UpstreamRecord.Columns"/>.</summary>
+    private static JsonElement ColumnsJson(List<(string Column, SourceField Field)> columns, object?[] values)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            for (var i = 0; i < columns.Count; i++)
+            {
+                w.WritePropertyName(columns[i].Column);
+                switch (values[i])
+                {
+                    case null: w.WriteNullValue(); break;
+                    case string json when columns[i].Field.Kind == FieldKind.Json: w.WriteRawValue(json); break;
+                    case string text: w.WriteStringValue(text); break;
+                    case string[] list:
+                        w.WriteStartArray();
+                        foreach (var item in list)
+                        {
+                            w.WriteStringValue(item);
+                        }
+
+                        w.WriteEndArray();
+                        break;
+                    case bool b: w.WriteBooleanValue(b); break;
+                    case int n: w.WriteNumberValue(n); break;
+                    case long n: w.WriteNumberValue(n); break;
+                    case decimal n: w.WriteNumberValue(n); break;
+                    case DateOnly d: w.WriteStringValue(d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)); break;
+                    case DateTime t: w.WriteStringValue(DateTime.SpecifyKind(t, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture)); break;
+                    case TimeOnly t: w.WriteStringValue(t.ToString("HH:mm:ss.ffffff", CultureInfo.InvariantCulture)); break;
+                    case var other: w.WriteStringValue(System.Convert.ToString(other, CultureInfo.InvariantCulture)); break;
+                }
+            }
+
+            w.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return document.RootElement.Clone();
+    }
+
     private static UpstreamWriteResult Reject(UpstreamErrorKind kind, string code, string message) =>
         UpstreamWriteResult.Rejected(new UpstreamRejection(kind, code, message));
 

@@ -238,6 +238,18 @@ internal static class MessageWriter
         w.Advance(7 + n);
     }
 
+    /// <summary>Describe ('D') of a portal: the backend answers RowDescription (with the portal's result formats) or NoData.</summary>
+    public static void WriteDescribePortal(IBufferWriter<byte> w, ReadOnlySpan<byte> portal)
+    {
+        var span = w.GetSpan(7 + portal.Length);
+        span[0] = FrontendMessageCode.Describe;
+        BinaryPrimitives.WriteInt32BigEndian(span[1..], 4 + 1 + portal.Length + 1); // length + 'P' + name
+        span[5] = (byte)'P';
+        portal.CopyTo(span[6..]);
+        span[6 + portal.Length] = 0;
+        w.Advance(7 + portal.Length);
+    }
+
     /// <summary>Parse ('P') of a named statement without parameter types.</summary>
     public static void WriteParse(IBufferWriter<byte> w, string name, string sql)
     {
@@ -255,11 +267,14 @@ internal static class MessageWriter
         w.Advance(total);
     }
 
-    /// <summary>Bind of <paramref name="statement"/> to the unnamed portal (no parameters, text results) + Execute.</summary>
-    public static void WriteBindExecute(IBufferWriter<byte> w, string statement)
+    /// <summary>
+    /// Bind of <paramref name="statement"/> to the unnamed portal (no parameters) + Execute. Results are text unless
+    /// <paramref name="resultFormats"/> gives a format code (0 text, 1 binary) per result column.
+    /// </summary>
+    public static void WriteBindExecute(IBufferWriter<byte> w, string statement, ReadOnlySpan<short> resultFormats = default)
     {
         var n = Utf8.GetByteCount(statement);
-        var bind = 1 + 4 + 1 + n + 1 + 2 + 2 + 2;
+        var bind = 1 + 4 + 1 + n + 1 + 2 + 2 + 2 + (2 * resultFormats.Length);
         var span = w.GetSpan(bind + 10);
         span[0] = FrontendMessageCode.Bind;
         BinaryPrimitives.WriteInt32BigEndian(span[1..], bind - 1);
@@ -268,7 +283,12 @@ internal static class MessageWriter
         span[6 + n] = 0;
         BinaryPrimitives.WriteInt16BigEndian(span[(7 + n)..], 0); // parameter format codes
         BinaryPrimitives.WriteInt16BigEndian(span[(9 + n)..], 0); // parameter values
-        BinaryPrimitives.WriteInt16BigEndian(span[(11 + n)..], 0); // result format codes: all text
+        BinaryPrimitives.WriteInt16BigEndian(span[(11 + n)..], (short)resultFormats.Length); // result format codes (0: all text)
+        for (var i = 0; i < resultFormats.Length; i++)
+        {
+            BinaryPrimitives.WriteInt16BigEndian(span[(13 + n + (2 * i))..], resultFormats[i]);
+        }
+
         var e = span[bind..];
         e[0] = FrontendMessageCode.Execute;
         BinaryPrimitives.WriteInt32BigEndian(e[1..], 9); // length + portal "" + max rows

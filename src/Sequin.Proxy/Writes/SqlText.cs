@@ -27,6 +27,32 @@ internal static class SqlText
         return found;
     }
 
+    /// <summary>
+    /// Whether <paramref name="sql"/> ends the current transaction block: COMMIT, END, ABORT, ROLLBACK (not
+    /// <c>ROLLBACK TO SAVEPOINT</c>, not <c>… PREPARED</c>) or PREPARE TRANSACTION.
+    /// </summary>
+    public static bool EndsTransaction(ReadOnlySpan<char> sql)
+    {
+        var words = new List<string>(3);
+        Scan(sql, (word, _) =>
+        {
+            words.Add(word.ToString().ToLowerInvariant());
+            return words.Count < 4;
+        }, null);
+        if (words.Count == 0 || words.Contains("prepared"))
+        {
+            return false;
+        }
+
+        return words[0] switch
+        {
+            "commit" or "end" or "abort" => true,
+            "rollback" => !words.Contains("to"),
+            "prepare" => words.Count > 1 && words[1] == "transaction",
+            _ => false,
+        };
+    }
+
     /// <summary>Splits a multi-statement Query at top-level semicolons; empty statements are dropped.</summary>
     public static List<string> SplitStatements(string sql)
     {

@@ -24,6 +24,9 @@ public sealed record SyncedTable(
 {
     /// <summary>The sync the table belongs to (<c>sync_id</c> of the table comment), which names the connection to write through.</summary>
     public string? SyncId { get; init; }
+
+    /// <summary>Column name of each attribute number (<c>pg_attribute.attnum</c>), to map RowDescription fields to columns.</summary>
+    internal IReadOnlyDictionary<short, string> Attributes { get; init; } = new Dictionary<short, string>();
 }
 
 /// <summary>
@@ -57,8 +60,17 @@ public sealed record CapturedRow(JsonElement? Old, JsonElement? New)
 /// <summary>All rows of one statement for one table and one operation, in capture order.</summary>
 public sealed record UpstreamWriteBatch(SyncedTable Table, UpstreamOperation Operation, IReadOnlyList<CapturedRow> Rows);
 
-/// <summary>Result for one row, in batch order: the upstream id (assigned for inserts) and field values it set.</summary>
-public sealed record UpstreamRowResult(string Id, IReadOnlyDictionary<string, string?>? Values = null);
+/// <summary>Result for one row, in batch order: the upstream id (assigned for inserts).</summary>
+public sealed record UpstreamRowResult(string Id);
+
+/// <summary>
+/// A record as the upstream holds it right after a write, for the write-back (docs/proxy.md "Upstream-set values").
+/// <see cref="Columns"/> is a JSON object keyed by synced column name (never <c>id</c>) whose values are what the
+/// sync would store, in the form Postgres's <c>jsonb_populate_record</c> turns into the column's type: strings for
+/// text, dates (<c>2024-05-01</c>), timestamps (ISO 8601 with offset) and times; numbers; booleans; arrays for
+/// <c>text[]</c>; any JSON for <c>jsonb</c>; null. Columns left out are not written.
+/// </summary>
+public sealed record UpstreamRecord(string Id, JsonElement Columns);
 
 /// <summary>Cause of a rejection; decides the SQLSTATE (docs/proxy.md has the table).</summary>
 public enum UpstreamErrorKind
@@ -127,6 +139,14 @@ public interface IUpstreamWriter
 
     /// <summary>Applies the batch; returns one result per row in order, or a rejection. Throws only on cancellation.</summary>
     Task<UpstreamWriteResult> ApplyAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads records of <paramref name="table"/> just written by <see cref="ApplyAsync"/> back from the upstream (one
+    /// request for up to the batch size; Salesforce sObject Collections retrieve), with every synced column's value as
+    /// the sync would store it. Ids not found are left out. Any exception means "no values": the proxy then commits
+    /// what it has and warns (the upstream write already persisted).
+    /// </summary>
+    Task<IReadOnlyList<UpstreamRecord>> ReadBackAsync(SyncedTable table, IReadOnlyList<string> ids, CancellationToken cancellationToken);
 }
 
 /// <summary>Default writer until a connector adapter is registered: every write is refused with 08006.</summary>
@@ -139,4 +159,7 @@ internal sealed class UnconfiguredUpstreamWriter : IUpstreamWriter
     public Task<UpstreamWriteResult> ApplyAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken) =>
         Task.FromResult(UpstreamWriteResult.Rejected(new UpstreamRejection(UpstreamErrorKind.Unavailable, "NO_CONNECTOR",
             "no connector is configured for writes to this table")));
+
+    public Task<IReadOnlyList<UpstreamRecord>> ReadBackAsync(SyncedTable table, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<UpstreamRecord>>([]);
 }

@@ -41,11 +41,15 @@ internal static class CaptureSchema
             comment on column salesforce.contact.title is '{"sequin":{"field":"Title","type":"string"}}';
             create table salesforce.account (
               id text primary key default ('_sequin_tmp_' || gen_random_uuid()),
-              name text,
+              name text, owner_id text, created_date timestamptz, system_modstamp timestamptz, number_of_employees integer,
               _sync_inserted_at timestamptz not null default now(),
               _sync_updated_at timestamptz not null default now());
             comment on table salesforce.account is '{"sequin":{"object":"Account","source":"salesforce","sync_id":"test"}}';
             comment on column salesforce.account.name is '{"sequin":{"field":"Name","type":"string"}}';
+            comment on column salesforce.account.owner_id is '{"sequin":{"field":"OwnerId","type":"reference"}}';
+            comment on column salesforce.account.created_date is '{"sequin":{"field":"CreatedDate","type":"datetime"}}';
+            comment on column salesforce.account.system_modstamp is '{"sequin":{"field":"SystemModstamp","type":"datetime"}}';
+            comment on column salesforce.account.number_of_employees is '{"sequin":{"field":"NumberOfEmployees","type":"int"}}';
             {{{TriggersSql("salesforce", "contact")}}}
             {{{TriggersSql("salesforce", "account")}}}
             create table public.notes (id serial primary key, body text);

@@ -9,7 +9,9 @@ namespace Sequin.Proxy.Testing;
 /// An HTTP-free upstream for tests: an in-memory store of records per object that validates like Salesforce does
 /// for the fields the tests use (INVALID_EMAIL_ADDRESS, REQUIRED_FIELD_MISSING for Contact.LastName,
 /// STRING_TOO_LONG for FirstName over 40, DUPLICATE_VALUE for Email), assigns 18-character ids, and applies each
-/// batch all-or-none. Faults can be injected.
+/// batch all-or-none. Like Salesforce it sets CreatedDate and OwnerId on create, SystemModstamp on every write and
+/// NumberOfEmployees to 1 when an Account is created without one (a default), which <see cref="ReadBackAsync"/>
+/// returns. Faults can be injected.
 /// </summary>
 internal sealed partial class InMemoryUpstreamWriter : IUpstreamWriter
 {
@@ -29,6 +31,59 @@ internal sealed partial class InMemoryUpstreamWriter : IUpstreamWriter
     public TimeSpan Latency { get; set; }
 
     public int MaxBatch { get; set; } = 200;
+
+    /// <summary>When set, every read-back fails with this exception (the write itself succeeds).</summary>
+    public Exception? FailReadBack { get; set; }
+
+    /// <summary>When set, read-backs return a value no integer column takes for NumberOfEmployees (as after a type change upstream).</summary>
+    public bool ReadBackWrongType { get; set; }
+
+    /// <summary>Number of read-back calls.</summary>
+    public int ReadBacks;
+
+    /// <summary>The owner every created record gets (Salesforce: the running user).</summary>
+    public const string OwnerId = "005000000000001AAA";
+
+    private long _clock = DateTime.UtcNow.Ticks / TimeSpan.TicksPerMillisecond;
+
+    /// <summary>A SystemModstamp later than every earlier one (milliseconds, as Salesforce stores it).</summary>
+    private string Stamp() =>
+        DateTime.UnixEpoch.AddMilliseconds(Interlocked.Increment(ref _clock) - (DateTime.UnixEpoch.Ticks / TimeSpan.TicksPerMillisecond))
+            .ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    public Task<IReadOnlyList<UpstreamRecord>> ReadBackAsync(SyncedTable table, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref ReadBacks);
+        if (FailReadBack is { } failure)
+        {
+            return Task.FromException<IReadOnlyList<UpstreamRecord>>(failure);
+        }
+
+        var store = Records.GetOrAdd(table.ObjectName ?? table.Name, _ => new());
+        var result = new List<UpstreamRecord>();
+        lock (_gate)
+        {
+            foreach (var id in ids)
+            {
+                if (!store.TryGetValue(id, out var fields))
+                {
+                    continue;
+                }
+
+                var columns = new Dictionary<string, object?>();
+                foreach (var (column, field) in table.ColumnFields)
+                {
+                    var value = fields.GetValueOrDefault(field);
+                    columns[column] = field != "NumberOfEmployees" || value is null ? value
+                        : ReadBackWrongType ? "many" : int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                result.Add(new UpstreamRecord(id, JsonSerializer.SerializeToElement(columns)));
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<UpstreamRecord>>(result);
+    }
 
     public string SourceDisplayName(SyncedTable table) => "Salesforce";
 
@@ -109,7 +164,17 @@ internal sealed partial class InMemoryUpstreamWriter : IUpstreamWriter
                 {
                     case UpstreamOperation.Insert:
                         var id = NewId(objectName);
-                        store[id] = ToFields(batch.Table, Values(row.New!.Value));
+                        var created = ToFields(batch.Table, Values(row.New!.Value));
+                        var now = Stamp();
+                        created["CreatedDate"] = now;
+                        created["SystemModstamp"] = now;
+                        created["OwnerId"] = OwnerId;
+                        if (objectName == "Account" && created.GetValueOrDefault("NumberOfEmployees") is null)
+                        {
+                            created["NumberOfEmployees"] = "1";
+                        }
+
+                        store[id] = created;
                         results.Add(new UpstreamRowResult(id));
                         break;
                     case UpstreamOperation.Update:
@@ -122,6 +187,8 @@ internal sealed partial class InMemoryUpstreamWriter : IUpstreamWriter
                                 record[field] = newValues[column];
                             }
                         }
+
+                        record["SystemModstamp"] = Stamp();
 
                         results.Add(new UpstreamRowResult(row.Id!));
                         break;

@@ -141,6 +141,41 @@ await Check("Npgsql prepared INSERT … RETURNING id applies upstream first and 
     }
 });
 
+await Check("Npgsql prepared INSERT/UPDATE … RETURNING (binary) carry the sandbox's CreatedDate and SystemModstamp, and so does the stored row", async () =>
+{
+    static DateTime Utc(JsonElement value) => DateTime.Parse(value.GetString()!, System.Globalization.CultureInfo.InvariantCulture,
+        System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
+    await using var c = new NpgsqlConnection(proxy);
+    await c.OpenAsync();
+    await using var insert = new NpgsqlCommand("insert into salesforce.account (name) values ($1) returning id, created_date, system_modstamp", c);
+    insert.Parameters.AddWithValue("");
+    await insert.PrepareAsync(); // executions send Bind/Execute without a Describe
+    for (var i = 0; i < 2; i++)
+    {
+        insert.Parameters[0].Value = $"Ginaz {i} {Guid.NewGuid():N}";
+        string id;
+        DateTime created, modstamp;
+        await using (var r = await insert.ExecuteReaderAsync())
+        {
+            Assert(await r.ReadAsync(), "a row");
+            (id, created, modstamp) = (r.GetString(0), r.GetDateTime(1), r.GetDateTime(2));
+        }
+
+        var record = (await Upstream("Account"))[id];
+        Assert(created == Utc(record.GetProperty("CreatedDate")), $"RETURNING created_date {created:O} is the sandbox's {record.GetProperty("CreatedDate")}");
+        Assert(modstamp == Utc(record.GetProperty("SystemModstamp")), $"RETURNING system_modstamp {modstamp:O} is the sandbox's {record.GetProperty("SystemModstamp")}");
+        Assert(await DirectCount("select count(*) from salesforce.account where id = $1 and created_date = $2 and system_modstamp = $3", id, created, modstamp) == 1,
+            "the stored row has the same values");
+
+        await using var update = new NpgsqlCommand("update salesforce.account set name = name || ' (updated)' where id = $1 returning system_modstamp", c);
+        update.Parameters.AddWithValue(id);
+        var updated = (DateTime)(await update.ExecuteScalarAsync())!;
+        var after = (await Upstream("Account"))[id];
+        Assert(updated == Utc(after.GetProperty("SystemModstamp")) && updated > modstamp, $"the update's RETURNING system_modstamp {updated:O} is the sandbox's new one");
+        Assert(await DirectCount("select count(*) from salesforce.account where id = $1 and system_modstamp = $2", id, updated) == 1, "stored after the update");
+    }
+});
+
 await Check("EF Core SaveChanges: insert (real id back), update, delete — both sides agree", async () =>
 {
     var email = $"gurney.{Guid.NewGuid():N}@caladan.io";

@@ -42,6 +42,21 @@ check "rejected write left the database unchanged" '^paul@dune.co$' "$(direct "s
 out=$(psql -X -c "insert into salesforce.contact (last_name, email) values ('Jessica', 'jessica@caladan.io') returning id, last_name" 2>&1)
 check "RETURNING shows the upstream id" '003[0-9A-Za-z]{15} *\| Jessica' "$out"
 
+# Upstream-set values are written back before the commit: RETURNING and the stored row equal the sandbox's record.
+upstream_fields() { upstream Account | python3 -c 'import json,sys; r=json.load(sys.stdin)[sys.argv[1]]; print(*(r[f] for f in sys.argv[2:]))' "$@"; }
+out=$(q -F '|' -c "insert into salesforce.account (name) values ('House Ordos') returning id, created_date, system_modstamp, owner_id")
+acc=$(cut -d'|' -f1 <<<"$out")
+check "RETURNING carries upstream-set values (created_date, system_modstamp, owner_id)" '^001[0-9A-Za-z]{15}\|[0-9]{4}-[^|]+\|[0-9]{4}-[^|]+\|005' "$out"
+check "RETURNING equals the committed row" "^$(sed 's/[][|.+()^$*?]/\\&/g' <<<"$out")\$" \
+  "$(q -F '|' -c "select id, created_date, system_modstamp, owner_id from salesforce.account where id = '$acc'")"
+read -r cd sm own <<<"$(upstream_fields "$acc" CreatedDate SystemModstamp OwnerId)"
+check "the stored row equals the sandbox's record (CreatedDate, SystemModstamp, OwnerId)" '^t$' \
+  "$(direct "select created_date = '$cd'::timestamptz and system_modstamp = '$sm'::timestamptz and owner_id = '$own' from salesforce.account where id = '$acc'")"
+out=$(q -c "update salesforce.account set name = 'House Ordos (Ix)' where id = '$acc' returning system_modstamp")
+read -r sm2 <<<"$(upstream_fields "$acc" SystemModstamp)"
+check "an update's RETURNING carries the new SystemModstamp" '^t$' "$(q -c "select '$out'::timestamptz = '$sm2'::timestamptz and '$sm2'::timestamptz > '$sm'::timestamptz")"
+check "the stored SystemModstamp is the sandbox's after an update" '^t$' "$(direct "select system_modstamp = '$sm2'::timestamptz from salesforce.account where id = '$acc'")"
+
 out=$(psql -X -f - 2>&1 <<'SQL'
 begin;
 insert into salesforce.account (name) values ('House Atreides');

@@ -1,0 +1,340 @@
+using System.Globalization;
+using Npgsql;
+using Sequin.Proxy.Protocol;
+using Sequin.Proxy.Testing;
+using Sequin.Proxy.Tests.Support;
+using Shouldly;
+
+namespace Sequin.Proxy.Tests;
+
+/// <summary>
+/// Upstream-set values (docs/proxy.md): after the upstream accepted a write, the proxy reads the records back and
+/// stores every synced column before the commit, so RETURNING and the committed row equal the upstream record.
+/// The in-memory upstream sets CreatedDate, SystemModstamp, OwnerId and a default NumberOfEmployees like Salesforce.
+/// </summary>
+public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixture>
+{
+    private const string Columns = "id, name, owner_id, created_date, system_modstamp, number_of_employees";
+
+    private async Task<RawClient> LoginAsync()
+    {
+        var (client, _) = await RawClient.LoginAsync(proxy.Port, proxy.User, ProxyFixture.Password, proxy.Database);
+        return client;
+    }
+
+    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..20];
+
+    private Dictionary<string, string?> Upstream(string id) => proxy.Upstream.Objects("Account")[id];
+
+    /// <summary>Whether the stored row equals the upstream record (compared by Postgres, whatever the session's TimeZone).</summary>
+    private async Task<bool> StoredEqualsUpstreamAsync(string id)
+    {
+        var up = Upstream(id);
+        await using var c = await proxy.OpenDirectAsync();
+        await using var command = new NpgsqlCommand(
+            "select created_date = $2::timestamptz and system_modstamp = $3::timestamptz and owner_id = $4 and number_of_employees = $5::int and name = $6 " +
+            "from salesforce.account where id = $1", c);
+        foreach (var v in new[] { id, up["CreatedDate"], up["SystemModstamp"], up["OwnerId"], up["NumberOfEmployees"], up["Name"] })
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = v });
+        }
+
+        return await command.ExecuteScalarAsync() is true;
+    }
+
+    private static DateTime Utc(string? value) => DateTime.Parse(value!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+
+    [Fact]
+    public async Task SimpleInsertReturningStar_CarriesUpstreamValues_AndStoredRowEqualsUpstream()
+    {
+        await using var client = await LoginAsync();
+        var name = Unique("wb");
+        var calls = proxy.Upstream.Calls.Count;
+        var frames = await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}') returning *");
+        RawClient.Error(frames).ShouldBeNull();
+        var returned = RawClient.Rows(frames).Single();
+        var id = returned[0]!;
+        id.ShouldStartWith("001");
+        var up = Upstream(id);
+        up["CreatedDate"].ShouldNotBeNull();
+
+        // RETURNING equals what the same session reads from the committed row, and that equals the upstream.
+        var stored = RawClient.Rows(await client.SimpleAsync($"select * from salesforce.account where id = '{id}'")).Single();
+        returned.ShouldBe(stored);
+        returned[2].ShouldBe(InMemoryUpstreamWriter.OwnerId);
+        returned[5].ShouldBe("1"); // upstream default
+        (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
+
+        // Only the insert went upstream: the write-back was not captured as an update.
+        proxy.Upstream.Calls.Skip(calls).Select(c => c.Operation).ShouldBe([Writes.UpstreamOperation.Insert]);
+    }
+
+    [Fact]
+    public async Task Update_StoresTheNewSystemModstamp_ReturningWithoutIdColumn()
+    {
+        await using var client = await LoginAsync();
+        var name = Unique("wbu");
+        var id = RawClient.Rows(await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}') returning id")).Single()[0]!;
+        var created = Upstream(id)["SystemModstamp"];
+
+        var frames = await client.SimpleAsync($"update salesforce.account set name = '{name}-2' where id = '{id}' returning system_modstamp, name");
+        RawClient.Error(frames).ShouldBeNull();
+        var modstamp = Upstream(id)["SystemModstamp"];
+        Utc(modstamp).ShouldBeGreaterThan(Utc(created));
+        var returned = RawClient.Rows(frames).Single();
+        var stored = RawClient.Rows(await client.SimpleAsync($"select system_modstamp, name from salesforce.account where id = '{id}'")).Single();
+        returned.ShouldBe(stored);
+        (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task MultiRowInsert_AndSeveralTablesInOneStatement_StoreEveryRecord()
+    {
+        await using var client = await LoginAsync();
+        var tag = Unique("wbm");
+        var frames = await client.SimpleAsync(
+            $"insert into salesforce.account (name, number_of_employees) values ('{tag}-a', 7), ('{tag}-b', null), ('{tag}-c', 9) returning {Columns}");
+        RawClient.Error(frames).ShouldBeNull();
+        var rows = RawClient.Rows(frames);
+        rows.Count.ShouldBe(3);
+        foreach (var row in rows)
+        {
+            (await StoredEqualsUpstreamAsync(row[0]!)).ShouldBeTrue();
+            var stored = RawClient.Rows(await client.SimpleAsync($"select {Columns} from salesforce.account where id = '{row[0]}'")).Single();
+            row.ShouldBe(stored);
+        }
+
+        rows.Select(r => r[5]).ShouldBe(["7", "1", "9"]);
+
+        // One statement updating an account and inserting a contact: both tables written back.
+        var a = rows[0][0]!;
+        var email = tag + "@x.io";
+        frames = await client.SimpleAsync(
+            $"with u as (update salesforce.account set name = '{tag}-z' where id = '{a}' returning id) " +
+            $"insert into salesforce.contact (last_name, email, account_id) select 'Z', '{email}', id from u returning id, last_name");
+        RawClient.Error(frames).ShouldBeNull();
+        (await StoredEqualsUpstreamAsync(a)).ShouldBeTrue();
+        RawClient.Rows(frames).Single()[0].ShouldStartWith("003");
+    }
+
+    [Fact]
+    public async Task ExtendedProtocol_ReturningInBinary_UnpreparedAndPrepared()
+    {
+        await using var connection = await proxy.OpenAsync();
+        foreach (var prepare in new[] { false, true, true })
+        {
+            var name = Unique("wbx");
+            await using var command = new NpgsqlCommand($"insert into salesforce.account (name) values ($1) returning {Columns}", connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = name });
+            if (prepare)
+            {
+                await command.PrepareAsync(); // later executions: Bind/Execute without a Describe
+            }
+
+            await using var reader = await command.ExecuteReaderAsync();
+            (await reader.ReadAsync()).ShouldBeTrue();
+            var id = reader.GetString(0);
+            var up = Upstream(id);
+            reader.GetString(2).ShouldBe(InMemoryUpstreamWriter.OwnerId);
+            reader.GetDateTime(3).ShouldBe(Utc(up["CreatedDate"]));
+            reader.GetDateTime(4).ShouldBe(Utc(up["SystemModstamp"]));
+            reader.GetInt32(5).ShouldBe(1);
+            (await reader.ReadAsync()).ShouldBeFalse();
+            await reader.DisposeAsync();
+            (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
+        }
+    }
+
+    [Fact]
+    public async Task ExtendedBatch_SeveralWrites_EachRowStored()
+    {
+        await using var connection = await proxy.OpenAsync();
+        var tag = Unique("wbb");
+        await using var batch = new NpgsqlBatch(connection);
+        for (var i = 0; i < 3; i++)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"insert into salesforce.account (name) values ('{tag}-{i}') returning id, system_modstamp"));
+        }
+
+        await using var reader = await batch.ExecuteReaderAsync();
+        var ids = new List<(string Id, DateTime Stamp)>();
+        do
+        {
+            while (await reader.ReadAsync())
+            {
+                ids.Add((reader.GetString(0), reader.GetDateTime(1)));
+            }
+        }
+        while (await reader.NextResultAsync());
+
+        await reader.DisposeAsync();
+        ids.Count.ShouldBe(3);
+        foreach (var (id, stamp) in ids)
+        {
+            stamp.ShouldBe(Utc(Upstream(id)["SystemModstamp"]));
+            (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
+        }
+    }
+
+    [Fact]
+    public async Task ReadBackFails_StatementSucceedsWithWarning_AndTheUpstreamIdIsKept()
+    {
+        await using var client = await LoginAsync();
+        var name = Unique("wbf");
+        proxy.Upstream.FailReadBack = new HttpRequestException("connection refused");
+        List<Frame> frames;
+        try
+        {
+            frames = await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}') returning id, created_date");
+        }
+        finally
+        {
+            proxy.Upstream.FailReadBack = null;
+        }
+
+        RawClient.Error(frames).ShouldBeNull();
+        var warning = frames.Single(f => f.Type == BackendMessageCode.NoticeResponse).ErrorFields();
+        warning['S'].ShouldBe("WARNING");
+        warning['C'].ShouldBe("01000");
+        warning['M'].ShouldContain("could not be read back");
+        warning['D'].ShouldContain("connection refused");
+        var row = RawClient.Rows(frames).Single();
+        row[0].ShouldStartWith("001");
+        row[1].ShouldBeNull();
+        RawClient.Tags(frames).ShouldBe(["INSERT 0 1"]);
+        frames[^1].Status.ShouldBe(TransactionStatus.Idle);
+        var stored = RawClient.Rows(await client.SimpleAsync($"select id, created_date from salesforce.account where name = '{name}'")).Single();
+        stored.ShouldBe(row);
+        proxy.Upstream.Objects("Account").ContainsKey(row[0]!).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task ValueRefusedByPostgres_CommitsTheIdsWithWarning_InsideATransactionToo()
+    {
+        await using var client = await LoginAsync();
+        var name = Unique("wbt");
+        (await client.SimpleAsync("begin")).ShouldNotBeEmpty();
+        proxy.Upstream.ReadBackWrongType = true;
+        List<Frame> frames;
+        try
+        {
+            frames = await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}') returning id");
+        }
+        finally
+        {
+            proxy.Upstream.ReadBackWrongType = false;
+        }
+
+        RawClient.Error(frames).ShouldBeNull();
+        var warning = frames.Single(f => f.Type == BackendMessageCode.NoticeResponse).ErrorFields();
+        warning['D'].ShouldContain("invalid input syntax for type integer");
+        frames[^1].Status.ShouldBe(TransactionStatus.InTransaction);
+        var id = RawClient.Rows(frames).Single()[0]!;
+        RawClient.Error(await client.SimpleAsync("commit")).ShouldBeNull();
+        RawClient.Rows(await client.SimpleAsync($"select id from salesforce.account where name = '{name}'")).Single()[0].ShouldBe(id);
+    }
+
+    [Fact]
+    public async Task UpdatingId_IsRefusedWith42501_AndNothingGoesUpstream()
+    {
+        await using var client = await LoginAsync();
+        var name = Unique("wbi");
+        var id = RawClient.Rows(await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}') returning id")).Single()[0]!;
+        var calls = proxy.Upstream.Calls.Count;
+        var error = RawClient.Error(await client.SimpleAsync($"update salesforce.account set id = '001000000000999AAA' where id = '{id}'"))!;
+        error['C'].ShouldBe("42501");
+        error['M'].ShouldBe("the id of salesforce.account is assigned by the source and cannot be changed");
+        proxy.Upstream.Calls.Count.ShouldBe(calls);
+        RawClient.Rows(await client.SimpleAsync($"select id from salesforce.account where name = '{name}'")).Single()[0].ShouldBe(id);
+    }
+}
+
+/// <summary>
+/// A write and the COMMIT (or ROLLBACK) of its transaction in one pipeline (ADR 0012): the write is applied upstream
+/// and written back before the COMMIT runs, so nothing is committed without the upstream.
+/// </summary>
+public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClassFixture<ProxyFixture>
+{
+    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..20];
+
+    private async Task<long> CountAsync(string name)
+    {
+        await using var c = await proxy.OpenDirectAsync();
+        return (long)(await new NpgsqlCommand($"select count(*) from salesforce.account where name = '{name}' and id like '001%' and created_date is not null", c).ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task SimpleQuery_BeginInsertCommit_CommitsWithTheUpstreamRecord()
+    {
+        var (client, _) = await RawClient.LoginAsync(proxy.Port, proxy.User, ProxyFixture.Password, proxy.Database);
+        await using var _c = client;
+        var name = Unique("pc");
+        var frames = await client.SimpleAsync($"begin; insert into salesforce.account (name) values ('{name}'); commit");
+        RawClient.Error(frames).ShouldBeNull();
+        RawClient.Tags(frames).ShouldBe(["BEGIN", "INSERT 0 1", "COMMIT"]);
+        frames[^1].Status.ShouldBe(TransactionStatus.Idle);
+        (await CountAsync(name)).ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ExtendedBatch_InsertThenCommit_BehindOneSync(bool beginInBatch)
+    {
+        await using var connection = await proxy.OpenAsync();
+        var name = Unique("pe");
+        if (!beginInBatch)
+        {
+            await new NpgsqlCommand("begin", connection).ExecuteNonQueryAsync();
+        }
+
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            if (beginInBatch)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("begin"));
+            }
+
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"insert into salesforce.account (name) values ('{name}') returning id, created_date"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("select 42"));
+            await using var reader = await batch.ExecuteReaderAsync();
+            (await reader.ReadAsync()).ShouldBeTrue();
+            reader.GetString(0).ShouldStartWith("001");
+            reader.IsDBNull(1).ShouldBeFalse();
+            while (await reader.NextResultAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    reader.GetInt32(0).ShouldBe(42);
+                }
+            }
+        }
+
+        (await CountAsync(name)).ShouldBe(1);
+        proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name).ShouldBe(1);
+
+        // The session is sound afterwards: a direct write attempt (unseen by the proxy) still fails closed.
+        await using var check = new NpgsqlCommand("select to_regclass('pg_temp.sequin_capture') is null", connection);
+        (await check.ExecuteScalarAsync()).ShouldBe(true);
+    }
+
+    [Fact]
+    public async Task ExtendedBatch_RejectedWriteThenCommit_CommitsNothing()
+    {
+        await using var connection = await proxy.OpenAsync();
+        var name = Unique("pr");
+        await new NpgsqlCommand("begin", connection).ExecuteNonQueryAsync();
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"insert into salesforce.account (name) values ('{name}')"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("insert into salesforce.contact (last_name, email) values ('X', 'not-an-email')"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+            var e = await Should.ThrowAsync<PostgresException>(() => batch.ExecuteNonQueryAsync());
+            e.SqlState.ShouldBe("23514");
+        }
+
+        await new NpgsqlCommand("rollback", connection).ExecuteNonQueryAsync();
+        (await CountAsync(name)).ShouldBe(0);
+    }
+}
