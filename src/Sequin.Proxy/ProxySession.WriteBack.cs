@@ -82,9 +82,23 @@ internal sealed partial class ProxySession
     /// </summary>
     private static IEnumerable<InternalStatement> DropSyncCopies(IEnumerable<(SyncedTable Table, string OldId, string NewId)> idMap)
     {
+        var any = false;
         foreach (var (table, ids) in idMap.GroupBy(p => p.Table.Oid).Select(g => (g.First().Table, g.Select(p => Literal(p.NewId)).ToList())))
         {
+            if (!any)
+            {
+                // The record exists upstream: its copy must not leave a delete tombstone (ADR 0007), or the sync would
+                // drop the record's next read as a raced, pre-delete version.
+                yield return "set local sequin.tombstones = off";
+                any = true;
+            }
+
             yield return $"delete from {Ident(table.Schema)}.{Ident(table.Name)} where id in ({string.Join(", ", ids)})";
+        }
+
+        if (any)
+        {
+            yield return "set local sequin.tombstones = on";
         }
     }
 

@@ -247,6 +247,49 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
         proxy.Upstream.Calls.Count.ShouldBe(calls);
         RawClient.Rows(await client.SimpleAsync($"select id from salesforce.account where name = '{name}'")).Single()[0].ShouldBe(id);
     }
+
+    /// <summary>
+    /// A sync poll that copies a just-created record before the write-back: the write-back drops the copy without a
+    /// delete tombstone (else the sync would drop the record's next read), while a real DELETE through the proxy
+    /// leaves one.
+    /// </summary>
+    [Fact]
+    public async Task SyncCopyBeforeWriteBack_IsReplacedWithoutATombstone_ARealDeleteLeavesOne()
+    {
+        await using var client = await LoginAsync();
+        var name = Unique("wbc");
+        proxy.Upstream.BeforeReadBack = async (table, ids) =>
+        {
+            await using var sync = await proxy.OpenDirectAsync();
+            await using var copy = new NpgsqlCommand(
+                $"set sequin.origin = 'sync'; insert into salesforce.account (id, name) values ('{ids[0]}', '{name}')", sync);
+            await copy.ExecuteNonQueryAsync();
+        };
+        string id;
+        try
+        {
+            var frames = await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}') returning id");
+            RawClient.Error(frames).ShouldBeNull();
+            id = RawClient.Rows(frames).Single()[0]!;
+        }
+        finally
+        {
+            proxy.Upstream.BeforeReadBack = null;
+        }
+
+        (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
+        await using var direct = await proxy.OpenDirectAsync();
+        async Task<long> TombstonesAsync()
+        {
+            await using var count = new NpgsqlCommand("select count(*) from _sequin.tombstone where id = $1", direct);
+            count.Parameters.AddWithValue(id);
+            return (long)(await count.ExecuteScalarAsync())!;
+        }
+
+        (await TombstonesAsync()).ShouldBe(0);
+        RawClient.Error(await client.SimpleAsync($"delete from salesforce.account where id = '{id}'")).ShouldBeNull();
+        (await TombstonesAsync()).ShouldBe(1);
+    }
 }
 
 /// <summary>

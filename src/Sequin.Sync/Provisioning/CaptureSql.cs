@@ -61,8 +61,12 @@ public static class CaptureSql
           else
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'D', to_jsonb(o), null from old_rows o;
-            -- Rolled back with the statement if the upstream rejects it; honoured by the sync's loads (see below).
-            insert into _sequin.tombstone (table_oid, id) select tg_relid, o.id from old_rows o;
+            -- Rolled back with the statement if the upstream rejects it; honoured by the sync's loads (see above).
+            -- The proxy turns it off (set local sequin.tombstones = off) only to drop a sync's early copy of a record
+            -- it has just created upstream; a client doing the same only loses its own deletes' protection.
+            if current_setting('sequin.tombstones', true) is distinct from 'off' then
+              insert into _sequin.tombstone (table_oid, id) select tg_relid, o.id from old_rows o;
+            end if;
           end if;
           return null;
         end $$;

@@ -51,7 +51,20 @@ internal sealed partial class InMemoryUpstreamWriter : IUpstreamWriter
         DateTime.UnixEpoch.AddMilliseconds(Interlocked.Increment(ref _clock) - (DateTime.UnixEpoch.Ticks / TimeSpan.TicksPerMillisecond))
             .ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
-    public Task<IReadOnlyList<UpstreamRecord>> ReadBackAsync(SyncedTable table, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    /// <summary>Runs before each read-back, after the upstream accepted the write (a test plays the sync's poll here).</summary>
+    public Func<SyncedTable, IReadOnlyList<string>, Task>? BeforeReadBack { get; set; }
+
+    public async Task<IReadOnlyList<UpstreamRecord>> ReadBackAsync(SyncedTable table, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        if (BeforeReadBack is { } hook)
+        {
+            await hook(table, ids);
+        }
+
+        return await ReadStoredAsync(table, ids);
+    }
+
+    private Task<IReadOnlyList<UpstreamRecord>> ReadStoredAsync(SyncedTable table, IReadOnlyList<string> ids)
     {
         Interlocked.Increment(ref ReadBacks);
         if (FailReadBack is { } failure)
