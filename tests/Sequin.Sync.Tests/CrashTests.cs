@@ -220,16 +220,20 @@ public sealed class CrashTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The worker's sessions inside a transaction that has written (an xid), as "pid xid state wait query".</summary>
+    /// <summary>
+    /// The worker's sessions inside a transaction that has written (an xid), as "pid xid state wait query"; with
+    /// <paramref name="waitingForLock"/>, those whose page statement waits for a lock instead (a backfill's direct COPY
+    /// blocks before its first row, so its transaction has no xid yet).
+    /// </summary>
     private static async Task<List<string>> OpenTransactionsAsync(string destination, bool waitingForLock)
     {
         await using var connection = new NpgsqlConnection(PostgresServer.Instance.AdminConnectionString);
         await connection.OpenAsync();
         await using var cmd = new NpgsqlCommand($"""
-            select pid || ' xid ' || backend_xid || ' ' || state || coalesce(' waiting for ' || wait_event_type, '') || ': ' || left(regexp_replace(query, '\s+', ' ', 'g'), 60)
+            select pid || ' xid ' || coalesce(backend_xid::text, 'none yet') || ' ' || state || coalesce(' waiting for ' || wait_event_type, '') || ': ' || left(regexp_replace(query, '\s+', ' ', 'g'), 60)
             from pg_stat_activity
-            where datname = $1 and application_name = 'sequin-sync' and xact_start is not null and backend_xid is not null
-              {(waitingForLock ? "and wait_event_type = 'Lock'" : "")}
+            where datname = $1 and application_name = 'sequin-sync' and xact_start is not null
+              {(waitingForLock ? "and wait_event_type = 'Lock'" : "and backend_xid is not null")}
             """, connection);
         cmd.Parameters.AddWithValue(new NpgsqlConnectionStringBuilder(destination).Database!);
         var list = new List<string>();
