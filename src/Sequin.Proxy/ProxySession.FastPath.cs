@@ -18,7 +18,7 @@ internal sealed partial class ProxySession
     private async Task FastPumpAsync(CancellationToken ct)
     {
         _server.Register(this);
-        var backend = new NetworkStream(_backendSocket!, ownsSocket: false);
+        var backend = _backendStream!;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var toBackend = ClientToBackendFastAsync(_clientStream, backend, stop.Token);
         var toClient = BackendToClientFastAsync(backend, _clientStream, stop.Token);
