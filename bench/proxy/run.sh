@@ -92,6 +92,8 @@ out="$root/bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).md"
   echo
   echo "Host: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); PostgreSQL $(pg_config --version 2>/dev/null | awk '{print $2}' || true); $(pgbouncer --version | head -1); pgbench scale $SCALE; -T $DURATION s per run."
   echo
+  echo "Sequin host runtime settings: $(tr '\0' '\n' <"/proc/$HARNESS_PID/environ" | grep -E '^DOTNET_(SYSTEM_NET_SOCKETS|ThreadPool)' | sort | paste -sd' ')"
+  echo
   echo "## pgbench -n -S -c 8 -j 2 -T $DURATION (TPS)"
   echo
   echo "Proxy fast path: database \`bench\` (no synced tables). Inspected path: the demo's database (synced tables, \`_sequin\`), same pgbench tables, through the sync's proxy credential. PgBouncer reads \`bench\`."
