@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side proxy benchmark in one run (issue 5, docs/proxy.md "Benchmarks"):
 #  1. pgbench -n -S -c 8 -j 2 -T $DURATION in -M simple/extended/prepared: Postgres directly, PgBouncer (session
-#     mode) and the Sequin proxy, against the same throwaway cluster (scale $SCALE);
+#     mode) and the Sequin proxy on both of its paths, against the same throwaway cluster (scale $SCALE): the fast
+#     path (database `bench`, no synced tables) and the inspected path (the demo's database, which has synced tables,
+#     through the sync's own proxy credential — what users' sessions get);
 #  2. single-row INSERT latency (p50/p95) into the synced salesforce.account: directly vs through the proxy, which
 #     applies it to the sandbox (in the same host, over loopback HTTP, zero added latency) first;
 #  3. proxy RSS with $IDLE idle client connections.
@@ -47,18 +49,30 @@ sleep 1
 direct_env=(env PGHOST=127.0.0.1 PGPORT="$DIRECT_PORT" PGUSER="$DIRECT_USER" PGPASSWORD="$DIRECT_PASSWORD" PGDATABASE=bench)
 bouncer_env=(env PGHOST=127.0.0.1 PGPORT="$bouncer_port" PGUSER="$DIRECT_USER" PGPASSWORD="$DIRECT_PASSWORD" PGDATABASE=bench)
 proxy_env=(env PGHOST=127.0.0.1 PGPORT="$PGPORT" PGUSER="$BENCH_USER" PGPASSWORD="$BENCH_PASSWORD" PGDATABASE=bench)
+inspected_env=(env PGHOST=127.0.0.1 PGPORT="$PGPORT" PGUSER="$PGUSER" PGPASSWORD="$PGPASSWORD" PGDATABASE="$PGDATABASE")
 
 # Initialised as bench_owner (the role behind the proxy's `bench` credential) so all three paths read the same tables.
 env PGHOST=127.0.0.1 PGPORT="$DIRECT_PORT" PGUSER=bench_owner PGPASSWORD="$BENCH_PASSWORD" PGDATABASE=bench \
   pgbench -i -q -s "$SCALE" >/dev/null 2>&1
+# The same tables in the demo's database (synced tables, so its proxy sessions take the inspected path), readable by
+# the sync's proxy role.
+env PGHOST=127.0.0.1 PGPORT="$DIRECT_PORT" PGUSER="$DIRECT_USER" PGPASSWORD="$DIRECT_PASSWORD" PGDATABASE="$PGDATABASE" \
+  pgbench -i -q -s "$SCALE" >/dev/null 2>&1
+PGPASSWORD=$DIRECT_PASSWORD psql -X -q -h 127.0.0.1 -p "$DIRECT_PORT" -U "$DIRECT_USER" -d "$PGDATABASE" -v ON_ERROR_STOP=1 \
+  -c "grant select on pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history to \"$BACKEND_ROLE\"" >/dev/null
+[[ "$(PGSSLMODE=disable "${inspected_env[@]}" psql -X -At -c "select to_regnamespace('_sequin') is not null")" == t ]] \
+  || { echo "the demo database has no _sequin schema: the inspected path would not be measured" >&2; exit 1; }
 
 tps() { "$@" pgbench -n -S -c 8 -j 2 -T "$DURATION" -M "$mode" 2>&1 | grep -oE 'tps = [0-9.]+' | grep -oE "[0-9.]+" | head -1 || echo n/a; }
 declare -A result
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for mode in simple extended prepared; do
+  # PgBouncer runs between the proxy's two paths, so slow drift in the machine's load biases neither ratio one way.
   result[direct,$mode]=$(tps "${direct_env[@]}")
-  result[pgbouncer,$mode]=$(tps "${bouncer_env[@]}")
   result[proxy,$mode]=$(tps "${proxy_env[@]}")
-  echo "pgbench -S -M $mode: direct ${result[direct,$mode]}  pgbouncer ${result[pgbouncer,$mode]}  proxy ${result[proxy,$mode]}" >&2
+  result[pgbouncer,$mode]=$(tps "${bouncer_env[@]}")
+  result[inspected,$mode]=$(tps "${inspected_env[@]}")
+  echo "pgbench -S -M $mode: direct ${result[direct,$mode]}  proxy ${result[proxy,$mode]}  pgbouncer ${result[pgbouncer,$mode]}  proxy inspected ${result[inspected,$mode]}" >&2
 done
 
 # Single-row INSERT into a synced table: directly (as the sync role would, triggers skipped) vs through the proxy.
@@ -78,14 +92,21 @@ out="$root/bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).md"
   echo
   echo "Host: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); PostgreSQL $(pg_config --version 2>/dev/null | awk '{print $2}' || true); $(pgbouncer --version | head -1); pgbench scale $SCALE; -T $DURATION s per run."
   echo
+  echo "Sequin host runtime settings: $(tr '\0' '\n' <"/proc/$HARNESS_PID/environ" | grep -E '^DOTNET_(SYSTEM_NET_SOCKETS|ThreadPool)' | sort | paste -sd' ')"
+  echo
   echo "## pgbench -n -S -c 8 -j 2 -T $DURATION (TPS)"
   echo
-  echo "| mode | Postgres direct | PgBouncer (session) | Sequin proxy | proxy / PgBouncer |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "Proxy fast path: database \`bench\` (no synced tables). Inspected path: the demo's database (synced tables, \`_sequin\`), same pgbench tables, through the sync's proxy credential. PgBouncer reads \`bench\`."
+  echo
+  echo "| mode | Postgres direct | PgBouncer (session) | proxy, fast path | proxy, inspected path | fast / PgBouncer | inspected / PgBouncer |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
   for mode in simple extended prepared; do
     ratio=$(awk -v a="${result[proxy,$mode]}" -v b="${result[pgbouncer,$mode]}" 'BEGIN {printf "%.2f", a/b}')
-    echo "| $mode | ${result[direct,$mode]} | ${result[pgbouncer,$mode]} | ${result[proxy,$mode]} | $ratio |"
+    ratio2=$(awk -v a="${result[inspected,$mode]}" -v b="${result[pgbouncer,$mode]}" 'BEGIN {printf "%.2f", a/b}')
+    echo "| $mode | ${result[direct,$mode]} | ${result[pgbouncer,$mode]} | ${result[proxy,$mode]} | ${result[inspected,$mode]} | $ratio | $ratio2 |"
   done
+  echo
+  echo "Load average (1/5/15 min) before: $load_start; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   echo "## Single-row INSERT into salesforce.account (pgbench -c 1 -M prepared -T $INSERT_SECONDS, upstream = the sandbox in the same host, budget $SEQUIN__SYNC__SALESFORCE__REQUESTSPERSECOND requests/s)"
   echo

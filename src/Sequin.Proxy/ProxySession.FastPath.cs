@@ -9,7 +9,8 @@ namespace Sequin.Proxy;
 /// The passthrough fast path for databases without synced tables (nothing to classify): each read is forwarded
 /// as the same buffer (no copy, no pipe), the client direction only walks message headers to validate them and
 /// see Terminate, the backend direction is not parsed at all. Chosen after measuring: the pipe-based pumps cost
-/// about a third of PgBouncer's throughput on a 2-core host (docs/proxy.md, "Benchmarks").
+/// about a third of PgBouncer's throughput on a 2-core host (docs/proxy.md, "Benchmarks"). The inspected path
+/// (ProxySession.Pump.cs) forwards the same way and adds only header walks and in-place classification.
 /// </summary>
 internal sealed partial class ProxySession
 {
@@ -18,7 +19,7 @@ internal sealed partial class ProxySession
     private async Task FastPumpAsync(CancellationToken ct)
     {
         _server.Register(this);
-        var backend = new NetworkStream(_backendSocket!, ownsSocket: false);
+        var backend = _backendStream!;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var toBackend = ClientToBackendFastAsync(_clientStream, backend, stop.Token);
         var toClient = BackendToClientFastAsync(backend, _clientStream, stop.Token);

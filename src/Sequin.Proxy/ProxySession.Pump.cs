@@ -1,18 +1,29 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Text;
 using Sequin.Proxy.Protocol;
+using Sequin.Proxy.Writes;
 
 namespace Sequin.Proxy;
 
 /// <summary>
-/// The two pumps. Both stream bytes through and look only at message headers: a frame is copied whole only when
-/// the client's Query/Parse/Bind must be classified (databases with synced tables) or the backend's
-/// ReadyForQuery/CommandComplete is needed for the write path. Frames of any size stream with bounded memory.
+/// The two pumps of the inspected path (databases with synced tables). Like the fast path, each socket read lands
+/// in one buffer and the frames that need nothing are forwarded from it as they are, with one write per read; only
+/// headers are walked. A client Query/Parse/Bind is classified in place when it is whole in the buffer (frames up to
+/// <see cref="ProxyOptions.MaxInspectedMessageBytes"/> are waited for); only a possible write leaves this loop for
+/// the write path (ProxySession.Writes.cs), with a copy of its body. From the backend, ReadyForQuery is read in
+/// place, and frames are copied whole only while the write path holds the backend or upstream changes are pending.
 /// </summary>
 internal sealed partial class ProxySession
 {
+    private const int InspectedBufferSize = 16 * 1024;
+
+    /// <summary>Free space below which the buffer is compacted before the next read.</summary>
+    private const int MinReadSize = 4096;
+
     private bool _captureEnabled;
+    private Stream? _backendStream;
 
     // ---- coordination between the pumps (see ProxySession.Writes.cs for the takeover protocol)
     private long _clientSyncsSent;     // Query/Sync/FunctionCall messages forwarded for the client
@@ -26,7 +37,6 @@ internal sealed partial class ProxySession
 
     private async Task PumpAsync(CancellationToken ct)
     {
-        _clientIn = PipeReader.Create(_clientStream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
         _clientOut = PipeWriter.Create(_clientStream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
         _server.Register(this);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -56,105 +66,207 @@ internal sealed partial class ProxySession
 
     private async Task ClientToBackendAsync(CancellationToken ct)
     {
-        var reader = _clientIn!;
-        var writer = _backendOut!;
+        var from = _clientStream;
+        var to = _backendStream!;
+        var buffer = new ReadBuffer(InspectedBufferSize);
         long remaining = 0;
-        var header = new byte[5];
-        while (true)
+        try
         {
-            var result = await reader.ReadAsync(ct);
-            var buffer = result.Buffer;
-            var wrote = false;
             while (true)
             {
-                if (remaining > 0)
+                var n = await from.ReadAsync(buffer.Free, ct);
+                if (n == 0)
                 {
-                    var n = Math.Min(remaining, buffer.Length);
-                    if (n == 0)
+                    return;
+                }
+
+                buffer.End += n;
+                var data = buffer.Array;
+                var p = buffer.Start;
+                var run = p; // [run, p) is forwarded as it is
+                var need = 0;
+                while (true)
+                {
+                    if (remaining > 0)
+                    {
+                        var take = (int)Math.Min(remaining, buffer.End - p);
+                        if (take == 0)
+                        {
+                            break;
+                        }
+
+                        p += take;
+                        remaining -= take;
+                        continue;
+                    }
+
+                    if (buffer.End - p < 5)
                     {
                         break;
                     }
 
-                    Copy(buffer.Slice(0, n), writer);
-                    buffer = buffer.Slice(n);
-                    remaining -= n;
-                    wrote = true;
-                    continue;
-                }
+                    var code = data[p];
+                    var length = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(p + 1));
+                    ValidateFrontendHeader(code, length);
 
-                if (buffer.Length < 5)
-                {
-                    break;
-                }
-
-                buffer.Slice(0, 5).CopyTo(header);
-                var code = header[0];
-                var length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1));
-                ValidateFrontendHeader(code, length);
-
-                var holding = _batch is not null || _discardUntilSync;
-                if (holding && length - 4 > _options.MaxInspectedMessageBytes)
-                {
-                    throw new ProtocolException(SqlState.ProgramLimitExceeded, "message too large inside a write batch");
-                }
-
-                var inspect = _captureEnabled && (holding || (NeedsWholeFrame(code) && length - 4 <= _options.MaxInspectedMessageBytes));
-                if (inspect)
-                {
-                    if (buffer.Length < 1 + length)
+                    var holding = _batch is not null || _discardUntilSync;
+                    if (holding && length - 4 > _options.MaxInspectedMessageBytes)
                     {
-                        break; // wait for the whole frame (bounded by MaxInspectedMessageBytes)
+                        throw new ProtocolException(SqlState.ProgramLimitExceeded, "message too large inside a write batch");
                     }
 
-                    var body = buffer.Slice(5, length - 4).ToArray();
-                    buffer = buffer.Slice(1 + length);
-                    if (await HandleInspectedAsync(code, body, writer, wrote, ct))
+                    if (holding || (NeedsWholeFrame(code) && length - 4 <= _options.MaxInspectedMessageBytes))
                     {
-                        wrote = true;
+                        if (buffer.End - p < 1 + length)
+                        {
+                            need = 1 + length; // wait for the whole frame (bounded by MaxInspectedMessageBytes)
+                            break;
+                        }
+
+                        if (!holding && IsPlainRead(code, data.AsSpan(p + 5, length - 4)))
+                        {
+                            CountForwarded(code);
+                            p += 1 + length;
+                            continue;
+                        }
+
+                        // A possible write (or a message of a held batch): the write path takes it from here.
+                        if (p > run)
+                        {
+                            await to.WriteAsync(data.AsMemory(run, p - run), ct);
+                        }
+
+                        var copy = data.AsSpan(p + 5, length - 4).ToArray();
+                        p += 1 + length;
+                        run = p;
+                        if (await HandleInspectedAsync(code, copy, _backendOut!, pending: false, ct))
+                        {
+                            await _backendOut!.FlushAsync(ct);
+                        }
+
+                        continue;
                     }
-                    else
+
+                    CountForwarded(code);
+                    p += 5;
+                    remaining = length - 4;
+                    if (code == FrontendMessageCode.Terminate)
                     {
-                        wrote = false; // the handler flushed what was pending
+                        await to.WriteAsync(data.AsMemory(run, p - run), ct);
+                        return;
                     }
-
-                    continue;
                 }
 
-                if (code is FrontendMessageCode.Query or FrontendMessageCode.Sync or FrontendMessageCode.FunctionCall)
+                if (p > run)
                 {
-                    _clientSyncsSent++;
-                    _extendedSinceSync = false;
-                }
-                else
-                {
-                    _extendedSinceSync = true;
+                    await to.WriteAsync(data.AsMemory(run, p - run), ct);
                 }
 
-                Copy(buffer.Slice(0, 5), writer);
-                buffer = buffer.Slice(5);
-                remaining = length - 4;
-                wrote = true;
-                if (code == FrontendMessageCode.Terminate)
-                {
-                    await writer.FlushAsync(ct);
-                    return;
-                }
+                buffer.Consume(p, need);
             }
+        }
+        finally
+        {
+            buffer.Dispose();
+        }
+    }
 
-            reader.AdvanceTo(buffer.Start, buffer.End);
-            if (wrote)
+    private void CountForwarded(byte code)
+    {
+        if (code is FrontendMessageCode.Query or FrontendMessageCode.Sync or FrontendMessageCode.FunctionCall)
+        {
+            _clientSyncsSent++;
+            _extendedSinceSync = false;
+        }
+        else
+        {
+            _extendedSinceSync = true;
+        }
+    }
+
+    /// <summary>
+    /// Whether a whole Query/Parse/Bind outside a write batch is forwarded unchanged: a Query or the Bind of a
+    /// statement that cannot write. Parse is always forwarded; here it only records whether its statement may write.
+    /// Must agree with <see cref="HandleInspectedAsync"/>, which gets every frame this returns false for (also
+    /// malformed ones, so that it reports them).
+    /// </summary>
+    private bool IsPlainRead(byte code, ReadOnlySpan<byte> body)
+    {
+        switch (code)
+        {
+            case FrontendMessageCode.Query:
             {
-                var flush = await writer.FlushAsync(ct);
-                if (flush.IsCompleted)
-                {
-                    return;
-                }
+                var end = body.IndexOf((byte)0);
+                return end >= 0 && !MayWriteUtf8(body[..end]);
             }
 
-            if (result.IsCompleted)
+            case FrontendMessageCode.Parse:
             {
-                return;
+                var nameEnd = body.IndexOf((byte)0);
+                if (nameEnd < 0)
+                {
+                    return false;
+                }
+
+                var sql = body[(nameEnd + 1)..];
+                var sqlEnd = sql.IndexOf((byte)0);
+                if (sqlEnd < 0)
+                {
+                    return false;
+                }
+
+                if (MayWriteUtf8(sql[..sqlEnd]))
+                {
+                    _writeStatements.Add(Encoding.UTF8.GetString(body[..nameEnd]));
+                }
+                else if (_writeStatements.Count > 0)
+                {
+                    _writeStatements.Remove(Encoding.UTF8.GetString(body[..nameEnd]));
+                }
+
+                return true;
             }
+
+            case FrontendMessageCode.Bind:
+            {
+                var portalEnd = body.IndexOf((byte)0);
+                if (portalEnd < 0)
+                {
+                    return false;
+                }
+
+                var statement = body[(portalEnd + 1)..];
+                var statementEnd = statement.IndexOf((byte)0);
+                if (statementEnd < 0)
+                {
+                    return false;
+                }
+
+                return _writeStatements.Count == 0 || !_writeStatements.Contains(Encoding.UTF8.GetString(statement[..statementEnd]));
+            }
+
+            default:
+                return false;
+        }
+    }
+
+    /// <summary><see cref="SqlText.MayWrite"/> on UTF-8 text, decoded without allocating for statements up to 1 KiB.</summary>
+    private static bool MayWriteUtf8(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length <= 1024)
+        {
+            Span<char> chars = stackalloc char[utf8.Length];
+            return SqlText.MayWrite(chars[..Encoding.UTF8.GetChars(utf8, chars)]);
+        }
+
+        var rented = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(utf8.Length));
+        try
+        {
+            return SqlText.MayWrite(rented.AsSpan(0, Encoding.UTF8.GetChars(utf8, rented)));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(rented);
         }
     }
 
@@ -182,184 +294,225 @@ internal sealed partial class ProxySession
         }
     }
 
-    private static void Copy(in ReadOnlySequence<byte> source, PipeWriter writer)
-    {
-        if (source.IsSingleSegment)
-        {
-            writer.Write(source.FirstSpan);
-            return;
-        }
-
-        foreach (var segment in source)
-        {
-            writer.Write(segment.Span);
-        }
-    }
-
     private async Task BackendToClientAsync(CancellationToken ct)
     {
-        var reader = _backendIn!;
+        var from = _backendStream!;
+        var to = _clientStream;
+        var buffer = new ReadBuffer(InspectedBufferSize);
         long remaining = 0;
-        var remainingToClient = true;
-        byte[] header = new byte[5];
-        while (true)
+        try
         {
-            var result = await reader.ReadAsync(ct);
-            var buffer = result.Buffer;
-            var writer = _clientOut!;
-            var wrote = false;
-            (TransactionStatus, bool)? splitSignal = null;
-            // Only the write path (databases with synced tables) writes to the client from the other pump.
-            var locked = _captureEnabled;
-            if (locked)
+            while (true)
             {
-                await _clientOutLock.WaitAsync(ct);
-            }
-
-            try
-            {
-                while (true)
+                var n = await from.ReadAsync(buffer.Free, ct);
+                if (n == 0)
                 {
-                    if (remaining > 0)
-                    {
-                        var n = Math.Min(remaining, buffer.Length);
-                        if (n == 0)
-                        {
-                            break;
-                        }
-
-                        if (remainingToClient)
-                        {
-                            Copy(buffer.Slice(0, n), writer);
-                            wrote = true;
-                        }
-
-                        buffer = buffer.Slice(n);
-                        remaining -= n;
-                        continue;
-                    }
-
-                    if (buffer.Length < 5)
-                    {
-                        break;
-                    }
-
-                    buffer.Slice(0, 5).CopyTo(header);
-                    var code = header[0];
-                    var length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1));
-                    if (length < 4)
-                    {
-                        throw new ProtocolException(SqlState.ConnectionFailure, "invalid message from the destination database");
-                    }
-
-                    if (code == (byte)BackendMessageCode.ReadyForQuery && !_takeover)
-                    {
-                        // Hot path (once per transaction): no allocation, the status byte is read in place.
-                        if (buffer.Length < 6)
-                        {
-                            break;
-                        }
-
-                        var status = (TransactionStatus)buffer.Slice(5, 1).FirstSpan[0];
-                        var ready = buffer.Slice(0, 6);
-                        buffer = buffer.Slice(6);
-                        if (_splitPending && Interlocked.Read(ref _clientZsSeen) == Interlocked.Read(ref _splitAfter))
-                        {
-                            // The proxy's own Sync: the backend has answered everything the client sent before the
-                            // write. From here its frames belong to the write path until it hands back.
-                            _splitPending = false;
-                            _takeover = true;
-                            splitSignal = (status, _errorSinceReady);
-                            _errorSinceReady = false;
-                            continue;
-                        }
-
-                        Interlocked.Increment(ref _clientZsSeen);
-                        _status = status;
-                        _errorSinceReady = false;
-                        Copy(ready, writer);
-                        wrote = true;
-                        if (status == TransactionStatus.Idle && _persistedCount > 0)
-                        {
-                            ClearPersisted();
-                        }
-
-                        continue;
-                    }
-
-                    var whole = _takeover || (code == (byte)BackendMessageCode.CommandComplete && _persistedCount > 0);
-                    if (!whole)
-                    {
-                        if (code == (byte)BackendMessageCode.ErrorResponse)
-                        {
-                            _errorSinceReady = true;
-                        }
-
-                        Copy(buffer.Slice(0, 5), writer);
-                        wrote = true;
-                        buffer = buffer.Slice(5);
-                        remaining = length - 4;
-                        remainingToClient = true;
-                        continue;
-                    }
-
-                    if (buffer.Length < 1 + length)
-                    {
-                        break;
-                    }
-
-                    var frame = new Frame(code, buffer.Slice(5, length - 4).ToArray());
-                    var raw = buffer.Slice(0, 1 + length);
-                    buffer = buffer.Slice(1 + length);
                     if (_takeover)
                     {
-                        _internal.Writer.TryWrite(frame);
-                        continue;
+                        _internal.Writer.TryComplete(new IOException("the destination database closed the connection"));
                     }
 
-                    // CommandComplete while upstream changes of this transaction are pending
-                    Copy(raw, writer);
-                    wrote = true;
-                    var tag = frame.Tag;
-                    if (tag == "ROLLBACK")
-                    {
-                        WritePersistedWarning(writer);
-                    }
-                    else if (tag == "COMMIT")
-                    {
-                        ClearPersisted();
-                    }
-                }
-
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                if (wrote)
-                {
-                    await writer.FlushAsync(ct);
-                }
-            }
-            finally
-            {
-                if (locked)
-                {
-                    _clientOutLock.Release();
-                }
-            }
-
-            if (splitSignal is { } signal)
-            {
-                _splitDone!.TrySetResult(signal);
-            }
-
-            if (result.IsCompleted)
-            {
-                if (!_takeover)
-                {
                     return;
                 }
 
-                _internal.Writer.TryComplete(new IOException("the destination database closed the connection"));
-                return;
+                buffer.End += n;
+                (TransactionStatus, bool)? splitSignal = null;
+                // The write path writes to the client from the other pump; the lock keeps whole messages apart.
+                await _clientOutLock.WaitAsync(ct);
+                try
+                {
+                    var data = buffer.Array;
+                    var p = buffer.Start;
+                    var run = p; // [run, p) goes to the client as it is
+                    var need = 0;
+                    while (true)
+                    {
+                        if (remaining > 0)
+                        {
+                            var take = (int)Math.Min(remaining, buffer.End - p);
+                            if (take == 0)
+                            {
+                                break;
+                            }
+
+                            p += take;
+                            remaining -= take;
+                            continue;
+                        }
+
+                        if (buffer.End - p < 5)
+                        {
+                            break;
+                        }
+
+                        var code = data[p];
+                        var length = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(p + 1));
+                        if (length < 4)
+                        {
+                            throw new ProtocolException(SqlState.ConnectionFailure, "invalid message from the destination database");
+                        }
+
+                        if (code == (byte)BackendMessageCode.ReadyForQuery && !_takeover)
+                        {
+                            if (buffer.End - p < 6)
+                            {
+                                break;
+                            }
+
+                            var status = (TransactionStatus)data[p + 5];
+                            if (_splitPending && Interlocked.Read(ref _clientZsSeen) == Interlocked.Read(ref _splitAfter))
+                            {
+                                // The proxy's own Sync: the backend has answered everything the client sent before the
+                                // write. From here its frames belong to the write path until it hands back.
+                                if (p > run)
+                                {
+                                    await to.WriteAsync(data.AsMemory(run, p - run), ct);
+                                }
+
+                                p += 6;
+                                run = p;
+                                _splitPending = false;
+                                _takeover = true;
+                                splitSignal = (status, _errorSinceReady);
+                                _errorSinceReady = false;
+                                continue;
+                            }
+
+                            Interlocked.Increment(ref _clientZsSeen);
+                            _status = status;
+                            _errorSinceReady = false;
+                            p += 6;
+                            if (status == TransactionStatus.Idle && _persistedCount > 0)
+                            {
+                                ClearPersisted();
+                            }
+
+                            continue;
+                        }
+
+                        var whole = _takeover || (code == (byte)BackendMessageCode.CommandComplete && _persistedCount > 0);
+                        if (!whole)
+                        {
+                            if (code == (byte)BackendMessageCode.ErrorResponse)
+                            {
+                                _errorSinceReady = true;
+                            }
+
+                            p += 5;
+                            remaining = length - 4;
+                            continue;
+                        }
+
+                        if (buffer.End - p < 1 + length)
+                        {
+                            need = 1 + length;
+                            break;
+                        }
+
+                        var frame = new Frame(code, data.AsSpan(p + 5, length - 4).ToArray());
+                        if (_takeover)
+                        {
+                            if (p > run)
+                            {
+                                await to.WriteAsync(data.AsMemory(run, p - run), ct);
+                            }
+
+                            p += 1 + length;
+                            run = p;
+                            _internal.Writer.TryWrite(frame);
+                            continue;
+                        }
+
+                        // CommandComplete while upstream changes of this transaction are pending
+                        p += 1 + length;
+                        var tag = frame.Tag;
+                        if (tag == "ROLLBACK")
+                        {
+                            await to.WriteAsync(data.AsMemory(run, p - run), ct);
+                            run = p;
+                            WritePersistedWarning(_clientOut!);
+                            await _clientOut!.FlushAsync(ct);
+                        }
+                        else if (tag == "COMMIT")
+                        {
+                            ClearPersisted();
+                        }
+                    }
+
+                    if (p > run)
+                    {
+                        await to.WriteAsync(data.AsMemory(run, p - run), ct);
+                    }
+
+                    buffer.Consume(p, need);
+                }
+                finally
+                {
+                    _clientOutLock.Release();
+                }
+
+                if (splitSignal is { } signal)
+                {
+                    _splitDone!.TrySetResult(signal);
+                }
             }
         }
+        finally
+        {
+            buffer.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A pooled read buffer: [Start, End) holds bytes read but not yet consumed (the start of a frame that must be
+    /// read whole, or a partial header). Grows only to hold such a frame, and shrinks back when it is consumed.
+    /// </summary>
+    private struct ReadBuffer(int size) : IDisposable
+    {
+        private readonly int _size = size;
+
+        public byte[] Array = ArrayPool<byte>.Shared.Rent(size);
+        public int Start;
+        public int End;
+
+        public readonly Memory<byte> Free => Array.AsMemory(End);
+
+        /// <summary>Marks everything before <paramref name="position"/> consumed and makes room for the next read:
+        /// <paramref name="need"/> is the size of the frame that must be whole at <paramref name="position"/>, if any.</summary>
+        public void Consume(int position, int need)
+        {
+            Start = position;
+            if (Start == End)
+            {
+                Start = End = 0;
+                if (Array.Length > _size)
+                {
+                    ArrayPool<byte>.Shared.Return(Array);
+                    Array = ArrayPool<byte>.Shared.Rent(_size);
+                }
+
+                return;
+            }
+
+            var pending = End - Start;
+            var wanted = Math.Max(need, pending + MinReadSize);
+            if (Array.Length - Start >= wanted)
+            {
+                return;
+            }
+
+            var target = wanted > Array.Length ? ArrayPool<byte>.Shared.Rent(wanted) : Array;
+            System.Array.Copy(Array, Start, target, 0, pending);
+            if (!ReferenceEquals(target, Array))
+            {
+                ArrayPool<byte>.Shared.Return(Array);
+                Array = target;
+            }
+
+            Start = 0;
+            End = pending;
+        }
+
+        public readonly void Dispose() => ArrayPool<byte>.Shared.Return(Array);
     }
 }

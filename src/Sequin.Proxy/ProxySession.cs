@@ -35,7 +35,6 @@ internal sealed partial class ProxySession : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private Stream _clientStream;
     private Socket? _backendSocket;
-    private PipeReader? _clientIn;
     private PipeWriter? _clientOut;
     private PipeReader? _backendIn;
     private PipeWriter? _backendOut;
@@ -392,6 +391,7 @@ internal sealed partial class ProxySession : IAsyncDisposable
 
         BackendEndPoint = socket.RemoteEndPoint;
         var stream = new NetworkStream(socket, ownsSocket: false);
+        _backendStream = stream;
         _backendIn = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096));
         _backendOut = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096));
 

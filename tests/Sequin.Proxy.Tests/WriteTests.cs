@@ -43,6 +43,26 @@ public sealed class SimpleProtocolWriteTests(ProxyFixture proxy) : IClassFixture
     }
 
     [Fact]
+    public async Task Insert_SplitAcrossReads_IsStillTakenToTheUpstream()
+    {
+        await using var client = await LoginAsync();
+        var email = Unique("split") + "@caladan.io";
+        var w = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteQuery(w, $"insert into salesforce.contact (first_name, last_name, email) values ('Alia', 'Atreides', '{email}')");
+        foreach (var chunk in w.WrittenSpan.ToArray().Chunk(9))
+        {
+            await client.SendAsync(chunk);
+            await Task.Delay(2);
+        }
+
+        var frames = await client.ReadUntilReadyAsync();
+        RawClient.Error(frames).ShouldBeNull();
+        var id = RawClient.Rows(frames).Single()[0]!;
+        id.ShouldStartWith("003");
+        proxy.Upstream.Objects("Contact")[id]["Email"].ShouldBe(email);
+    }
+
+    [Fact]
     public async Task InvalidEmail_Is23514_WithSourceDetailAndFields_AndNothingCommitted()
     {
         await using var client = await LoginAsync();

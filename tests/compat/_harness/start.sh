@@ -39,8 +39,11 @@ BENCH_USER=bench
 BENCH_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 harness_upstream_pid=""
 
-# Socket continuations inline on the epoll threads: the deployment setting docs/proxy.md recommends (deploy/run.sh).
+# The deployment settings docs/proxy.md recommends (deploy/run.sh): socket continuations inline on the epoll threads,
+# one epoll thread per two cores, thread-pool workers that block instead of spinning.
 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS="${DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS:-1}" \
+DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT="${DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT:-$(( $(nproc) > 3 ? $(nproc) / 2 : 1 ))}" \
+DOTNET_ThreadPool_UnfairSemaphoreSpinLimit="${DOTNET_ThreadPool_UnfairSemaphoreSpinLimit:-0}" \
 SEQUIN__DEMO__ENABLED=true SEQUIN__DEMO__ACCOUNTS=5 SEQUIN__DEMO__CHANGESPERSECOND=0 \
 SEQUIN__DEMO__PASSWORDFILE="$harness_work/demo-password" \
 SEQUIN__HTTP__URLS="http://127.0.0.1:$harness_http_port" \
