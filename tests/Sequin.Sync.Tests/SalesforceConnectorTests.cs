@@ -151,6 +151,40 @@ public sealed class SalesforceConnectorTests : IDisposable
         _server.Sandbox.CountRecords(org.OrgId, "Contact").ShouldBe(250);
     }
 
+    /// <summary>
+    /// Read-back by id (sObject Collections retrieve, used by the proxy's write-back): the records found, typed as the
+    /// query parses them (the same values a backfill page gives), a deleted id left out, more than one request's worth
+    /// of ids (2,000) chunked.
+    /// </summary>
+    [Fact]
+    public async Task ReadRecords_ReturnsTheRecordsAsABackfillReadsThem_LeavesOutDeletedIds()
+    {
+        var (_, connector, _) = Connect(new SandboxSeedSpec { Accounts = 1 });
+        var created = await connector.WriteAsync(new WriteBatch("Contact", WriteOperation.Create,
+            [.. Enumerable.Range(0, 2050).Select(i => new WriteRecord(null, new Dictionary<string, object?> { ["LastName"] = $"Read {i}" }))]), default);
+        created.ShouldAllBe(r => r.Success);
+        var ids = created.Select(r => r.Id!).ToList();
+        (await connector.WriteAsync(new WriteBatch("Contact", WriteOperation.Delete, [new WriteRecord(ids[5], new Dictionary<string, object?>())]), default))
+            .Single().Success.ShouldBeTrue();
+
+        var contact = await connector.DescribeObjectAsync("Contact", default);
+        var request = new ReadRequest("Contact", [contact.Find("LastName")!, contact.Find("CreatedDate")!, contact.Find("SystemModstamp")!]);
+        var read = await connector.ReadRecordsAsync(request, ids, default);
+
+        read.Count.ShouldBe(2049);
+        read.ShouldNotContain(r => r.Id == ids[5]);
+        var byId = read.ToDictionary(r => r.Id);
+        (byId[ids[2049]].Values[0] as string).ShouldBe("Read 2049");
+        byId[ids[0]].Values[1].ShouldBeOfType<DateTime>();
+
+        // The same values a backfill reads.
+        var page = await connector.ReadBackfillPageAsync(request, null, default);
+        foreach (var record in page.Records.Take(50))
+        {
+            byId[record.Id].Values.ShouldBe(record.Values);
+        }
+    }
+
     [Fact]
     public async Task ExpiredSession_IsRefreshedOnce_AndSaved()
     {
