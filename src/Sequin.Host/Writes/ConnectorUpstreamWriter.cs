@@ -288,12 +288,28 @@ internal sealed partial class ConnectorUpstreamWriter(
 
     private static string? Shorten(string? value) => value is { Length: > 40 } ? value[..37] + "..." : value;
 
+    /// <summary>
+    /// The connection of a sync (null once it is being deleted), remembered for <see cref="ConnectionCacheTime"/>: every
+    /// write and read-back needs it, and a platform-database round trip each time was a measurable part of a write's
+    /// latency. A sync deleted meanwhile is caught anyway — deleting it drops the destination schema.
+    /// </summary>
     private async Task<Guid?> ConnectionOfAsync(Guid syncId, CancellationToken cancellationToken)
     {
+        var now = Environment.TickCount64;
+        if (_connectionOf.TryGetValue(syncId, out var known) && now - known.At < ConnectionCacheTime.TotalMilliseconds)
+        {
+            return known.Connection;
+        }
+
         await using var command = platform.DataSource.CreateCommand("select connection_id from syncs where id = $1 and state <> 'deleting'");
         command.Parameters.AddWithValue(syncId);
-        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+        var connection = await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+        _connectionOf[syncId] = (connection, now);
+        return connection;
     }
+
+    private static readonly TimeSpan ConnectionCacheTime = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<Guid, (Guid? Connection, long At)> _connectionOf = new();
 
     private Task<(ISourceConnector Connector, string Kind)> ConnectorAsync(Guid connectionId, CancellationToken cancellationToken) =>
         _connectors.GetOrAdd(connectionId, id => new Lazy<Task<(ISourceConnector, string)>>(() => CreateAsync(id))).Value.WaitAsync(cancellationToken);
