@@ -102,18 +102,6 @@ internal sealed partial class ProxySession
         }
     }
 
-    /// <summary>A string constant that no content can end early, whatever <c>standard_conforming_strings</c> says.</summary>
-    private static string DollarQuote(string text)
-    {
-        var tag = "$sequin$";
-        for (var n = 0; text.Contains(tag, StringComparison.Ordinal); n++)
-        {
-            tag = $"$sequin{n}$";
-        }
-
-        return tag + text + tag;
-    }
-
     /// <summary>
     /// One statement's write-back: the UPDATEs that store the records read back (ids included), and their RETURNING
     /// values in the formats of the client's own result columns, to put into the client's RETURNING rows.
@@ -172,14 +160,17 @@ internal sealed partial class ProxySession
                     sql.Append(", ").Append(Ident(column)).Append(" = u.").Append(Ident(column));
                 }
 
-                sql.Append(CultureInfo.InvariantCulture, $" from jsonb_to_recordset({DollarQuote(Encoding.UTF8.GetString(json.WrittenSpan))}::jsonb) as v(o text, n text, r jsonb), ")
+                // The records go as the parameter, so the text depends only on the table, columns and RETURNING shape:
+                // the statement is kept prepared and planned once per session (planning it took ≈ 0.7 ms per write).
+                var parameter = Encoding.UTF8.GetString(json.WrittenSpan);
+                sql.Append(CultureInfo.InvariantCulture, $" from jsonb_to_recordset($1::jsonb) as v(o text, n text, r jsonb), ")
                     .Append(CultureInfo.InvariantCulture, $"jsonb_populate_record(null::{qualified}, v.r) as u where t.id = v.o");
 
                 // The client's result columns of this table, in their formats, for its RETURNING rows.
                 var needed = results.Columns(oid).Where(c => table.Attributes.ContainsKey(c.Attnum)).ToList();
                 if (needed.Count == 0)
                 {
-                    yield return sql.ToString();
+                    yield return new InternalStatement(sql.ToString(), null, parameter);
                     continue;
                 }
 
@@ -194,7 +185,7 @@ internal sealed partial class ProxySession
                 }
 
                 _positions[oid] = positions;
-                yield return new InternalStatement(sql.ToString(), formats);
+                yield return new InternalStatement(sql.ToString(), formats, parameter);
             }
 
             foreach (var statement in IdWriteBack(idMap.Where(p => !covered.Contains((p.Table.Oid, p.NewId)))))

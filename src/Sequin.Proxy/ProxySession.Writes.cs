@@ -291,15 +291,54 @@ internal sealed partial class ProxySession
     {
         WriteInternal(statements);
         await _backendOut!.FlushAsync(ct);
-        return await ReadUntilReadyAsync(ct);
+        var frames = await ReadUntilReadyAsync(ct);
+        if (frames.Any(f => f.Type == BackendMessageCode.ErrorResponse))
+        {
+            // Whatever of the batch did not run, or a client's DEALLOCATE ALL / DISCARD ALL that dropped a kept
+            // statement: forget them all; each is closed and parsed again at its next use.
+            _keptStatements.Clear();
+        }
+        else
+        {
+            foreach (var (sql, name) in _keptPending)
+            {
+                _keptStatements[sql] = name;
+            }
+        }
+
+        _keptPending.Clear();
+        return frames;
     }
 
-    /// <summary>Buffers bookkeeping statements + Sync without sending (for pipelining with what follows).</summary>
+    /// <summary>
+    /// Buffers bookkeeping statements + Sync without sending (for pipelining with what follows). A statement with a
+    /// <see cref="InternalStatement.Parameter"/> is kept prepared in the session under its own name (so Postgres plans
+    /// it once, not at every write); the others are parsed each time under <c>_sequin_internal</c>.
+    /// </summary>
     private void WriteInternal(params InternalStatement[] statements)
     {
         var w = _backendOut!;
         foreach (var statement in statements)
         {
+            if (statement.Parameter is { } parameter)
+            {
+                if (!_keptStatements.TryGetValue(statement.Sql, out var name))
+                {
+                    name = _keptStatements.Count + _keptPending.Count < MaxKeptStatements
+                        ? $"_sequin_kept_{_keptSequence++}"
+                        : InternalStatementName + "_p";
+                    MessageWriter.WriteCloseStatement(w, name);
+                    MessageWriter.WriteParse(w, name, statement.Sql);
+                    if (name != InternalStatementName + "_p")
+                    {
+                        _keptPending.Add((statement.Sql, name));
+                    }
+                }
+
+                MessageWriter.WriteBindExecute(w, name, statement.ResultFormats, parameter);
+                continue;
+            }
+
             MessageWriter.WriteCloseStatement(w, InternalStatementName);
             MessageWriter.WriteParse(w, InternalStatementName, statement.Sql);
             MessageWriter.WriteBindExecute(w, InternalStatementName, statement.ResultFormats);
@@ -311,8 +350,19 @@ internal sealed partial class ProxySession
 
     private const string InternalStatementName = "_sequin_internal";
 
-    /// <summary>A bookkeeping statement; <see cref="ResultFormats"/> asks for result columns in given formats (null: all text).</summary>
-    private readonly record struct InternalStatement(string Sql, short[]? ResultFormats = null)
+    /// <summary>At most this many bookkeeping statements are kept prepared per session (write-back shapes).</summary>
+    private const int MaxKeptStatements = 32;
+
+    // Kept prepared statements by SQL text, and those parsed in a batch whose outcome is not read yet.
+    private readonly Dictionary<string, string> _keptStatements = new(StringComparer.Ordinal);
+    private readonly List<(string Sql, string Name)> _keptPending = [];
+    private int _keptSequence;
+
+    /// <summary>
+    /// A bookkeeping statement; <see cref="ResultFormats"/> asks for result columns in given formats (null: all text);
+    /// <see cref="Parameter"/> is the text value of <c>$1</c> (such statements are kept prepared, see WriteInternal).
+    /// </summary>
+    private readonly record struct InternalStatement(string Sql, short[]? ResultFormats = null, string? Parameter = null)
     {
         public static implicit operator InternalStatement(string sql) => new(sql);
     }
@@ -512,6 +562,15 @@ internal sealed partial class ProxySession
                 // In a savepoint: if Postgres refuses a value (a column's type changed since the sync created it), the
                 // statement still commits with the upstream ids, and warns.
                 var finish = await InternalAsync(ct, ["savepoint sequin_read_back", .. writeBack.Statements(applied.IdMap), "release savepoint sequin_read_back", .. close]);
+                if (finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } gone
+                    && gone.ErrorFields().GetValueOrDefault('C') == SqlState.InvalidSqlStatementName)
+                {
+                    // A kept write-back statement was dropped by the client (DEALLOCATE ALL, DISCARD ALL): the batch
+                    // forgot them all, so once more, parsing it again.
+                    finish = await InternalAsync(ct, ["rollback to savepoint sequin_read_back", .. writeBack.Statements(applied.IdMap),
+                        "release savepoint sequin_read_back", .. close]);
+                }
+
                 if (finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
                 {
                     readBack.Failure = "Postgres refused a value read back: " + (error.ErrorFields().GetValueOrDefault('M') ?? "error");

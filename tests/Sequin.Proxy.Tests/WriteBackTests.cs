@@ -290,6 +290,37 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
         RawClient.Error(await client.SimpleAsync($"delete from salesforce.account where id = '{id}'")).ShouldBeNull();
         (await TombstonesAsync()).ShouldBe(1);
     }
+
+    /// <summary>
+    /// The write-back statement is kept prepared per session (planned once, not at every write), and a client that drops
+    /// every prepared statement (DEALLOCATE ALL) between writes still gets its values written back, with no warning.
+    /// </summary>
+    [Fact]
+    public async Task WriteBackStatement_IsKeptPrepared_AndSurvivesDeallocateAll()
+    {
+        await using var client = await LoginAsync();
+        async Task<string> InsertAsync(string name)
+        {
+            var frames = await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}') returning id");
+            RawClient.Error(frames).ShouldBeNull();
+            frames.ShouldNotContain(f => f.Type == BackendMessageCode.NoticeResponse);
+            return RawClient.Rows(frames).Single()[0]!;
+        }
+
+        var first = await InsertAsync(Unique("kp"));
+        var second = await InsertAsync(Unique("kp"));
+        var kept = RawClient.Rows(await client.SimpleAsync("select name from pg_prepared_statements where name like '\\_sequin\\_kept\\_%' order by name"));
+        kept.Count.ShouldBe(1);
+
+        RawClient.Error(await client.SimpleAsync("deallocate all")).ShouldBeNull();
+        var third = await InsertAsync(Unique("kp"));
+        foreach (var id in new[] { first, second, third })
+        {
+            (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
+        }
+
+        RawClient.Rows(await client.SimpleAsync("select count(*) from pg_prepared_statements where name like '\\_sequin\\_kept\\_%'")).Single()[0].ShouldBe("1");
+    }
 }
 
 /// <summary>

@@ -89,4 +89,7 @@ internal static class SqlState
     public const string InternalError = "XX000";
     public const string AdminShutdown = "57P01";
     public const string Warning = "01000";
+
+    /// <summary>A prepared statement that does not exist (the proxy checks for it; it does not raise it).</summary>
+    public const string InvalidSqlStatementName = "26000";
 }

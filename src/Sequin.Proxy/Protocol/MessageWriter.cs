@@ -297,6 +297,45 @@ internal static class MessageWriter
         w.Advance(bind + 10);
     }
 
+    /// <summary>
+    /// Bind of <paramref name="statement"/> with one text-format parameter (<paramref name="parameter"/>, UTF-8) to the
+    /// unnamed portal + Execute; result formats as in the parameterless overload (protocol §55.7, Bind).
+    /// </summary>
+    public static void WriteBindExecute(IBufferWriter<byte> w, string statement, ReadOnlySpan<short> resultFormats, string parameter)
+    {
+        var n = Utf8.GetByteCount(statement);
+        var v = Utf8.GetByteCount(parameter);
+        var bind = 1 + 4 + 1 + n + 1 + 2 + 2 + 4 + v + 2 + (2 * resultFormats.Length);
+        var span = w.GetSpan(bind + 10);
+        span[0] = FrontendMessageCode.Bind;
+        BinaryPrimitives.WriteInt32BigEndian(span[1..], bind - 1);
+        span[5] = 0; // unnamed portal
+        Utf8.GetBytes(statement, span[6..]);
+        var p = 6 + n;
+        span[p++] = 0;
+        BinaryPrimitives.WriteInt16BigEndian(span[p..], 0); // parameter format codes: all text
+        p += 2;
+        BinaryPrimitives.WriteInt16BigEndian(span[p..], 1); // one parameter value
+        p += 2;
+        BinaryPrimitives.WriteInt32BigEndian(span[p..], v);
+        p += 4;
+        p += Utf8.GetBytes(parameter, span[p..]);
+        BinaryPrimitives.WriteInt16BigEndian(span[p..], (short)resultFormats.Length);
+        p += 2;
+        for (var i = 0; i < resultFormats.Length; i++)
+        {
+            BinaryPrimitives.WriteInt16BigEndian(span[p..], resultFormats[i]);
+            p += 2;
+        }
+
+        var e = span[bind..];
+        e[0] = FrontendMessageCode.Execute;
+        BinaryPrimitives.WriteInt32BigEndian(e[1..], 9); // length + portal "" + max rows
+        e[5] = 0;
+        BinaryPrimitives.WriteInt32BigEndian(e[6..], 0);
+        w.Advance(bind + 10);
+    }
+
     /// <summary>CancelRequest packet (16 bytes).</summary>
     public static byte[] CancelRequest(int processId, int secretKey)
     {
