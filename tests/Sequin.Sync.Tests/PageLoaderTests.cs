@@ -126,6 +126,14 @@ public sealed class PageLoaderTests
                 await forge.ExecuteNonQueryAsync();
             });
             refused.SqlState.ShouldBe(PostgresErrorCodes.InsufficientPrivilege);
+
+            // _sequin is visible to it (for that insert), but the engine's grant helpers are not its to call.
+            var helper = await Should.ThrowAsync<PostgresException>(async () =>
+            {
+                await using var grant = new NpgsqlCommand("select _sequin.grant_read_only('salesforce', current_user)", connection);
+                await grant.ExecuteNonQueryAsync();
+            });
+            helper.SqlState.ShouldBe(PostgresErrorCodes.InsufficientPrivilege);
         }
 
         (await Destination.ScalarAsync<long>(destination, "select count(*) from _sequin.tombstone where table_oid = 'salesforce.contact'::regclass")).ShouldBe(2);

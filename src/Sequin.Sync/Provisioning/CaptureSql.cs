@@ -89,6 +89,8 @@ public static class CaptureSql
           execute format('grant select on all tables in schema %I to %I', p_schema, p_role);
           execute format('alter default privileges in schema %I grant select on tables to %I', p_schema, p_role);
         end $$;
+        -- _sequin is visible to every role (for the tombstone insert); its grant helpers are for the engine alone.
+        revoke execute on function _sequin.grant_proxy_backend(text, text), _sequin.grant_read_only(text, text) from public;
         """;
 
     /// <summary>The statement-level AFTER triggers (with transition tables) that capture writes to one synced table.</summary>
