@@ -63,7 +63,7 @@ PGPASSWORD=$DIRECT_PASSWORD psql -X -q -h 127.0.0.1 -p "$DIRECT_PORT" -U "$DIREC
 [[ "$(PGSSLMODE=disable "${inspected_env[@]}" psql -X -At -c "select to_regnamespace('_sequin') is not null")" == t ]] \
   || { echo "the demo database has no _sequin schema: the inspected path would not be measured" >&2; exit 1; }
 
-tps() { "$@" pgbench -n -S -c 8 -j 2 -T "$DURATION" -M "$mode" 2>&1 | grep -oE 'tps = [0-9.]+' | grep -oE "[0-9.]+" | head -1 || echo n/a; }
+tps() { "$@" pgbench -n -S -c 8 -j 2 -T "$DURATION" -M "$mode" 2>&1 | grep -oE 'tps = [0-9.]+' | grep -oE "[0-9]+" | head -1 || echo n/a; }
 declare -A result
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for mode in simple extended prepared; do
