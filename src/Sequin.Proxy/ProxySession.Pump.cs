@@ -224,6 +224,18 @@ internal sealed partial class ProxySession
                     _writeStatements.Remove(Encoding.UTF8.GetString(body[..nameEnd]));
                 }
 
+                // A COMMIT/ROLLBACK/SAVEPOINT prepared now may be bound later behind a write in one pipeline: the write
+                // batch must end before it (the same bookkeeping as ClassifyParse). Such statements are short; a longer
+                // one the check skips is caught by the safety net in RunWriteAsync.
+                if (sqlEnd <= 256 && MaySplitWriteBatchUtf8(sql[..sqlEnd]) && SqlText.SplitsWriteBatch(Encoding.UTF8.GetString(sql[..sqlEnd])))
+                {
+                    _endStatements.Add(Encoding.UTF8.GetString(body[..nameEnd]));
+                }
+                else if (_endStatements.Count > 0)
+                {
+                    _endStatements.Remove(Encoding.UTF8.GetString(body[..nameEnd]));
+                }
+
                 return true;
             }
 
@@ -251,6 +263,34 @@ internal sealed partial class ProxySession
     }
 
     /// <summary><see cref="SqlText.MayWrite"/> on UTF-8 text, decoded without allocating for statements up to 1 KiB.</summary>
+    /// <summary>
+    /// Cheap pre-check for <see cref="SqlText.SplitsWriteBatch"/> on the read path (no allocation): the statement starts
+    /// (after whitespace) with a comment or the first three letters of COMMIT, END, ABORT, ROLLBACK, PREPARE, SAVEPOINT
+    /// or RELEASE.
+    /// </summary>
+    private static bool MaySplitWriteBatchUtf8(ReadOnlySpan<byte> utf8)
+    {
+        var i = 0;
+        while (i < utf8.Length && utf8[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\f')
+        {
+            i++;
+        }
+
+        if (i < utf8.Length && utf8[i] is (byte)'-' or (byte)'/' or (byte)'(')
+        {
+            return true;
+        }
+
+        if (utf8.Length - i < 3)
+        {
+            return false;
+        }
+
+        Span<byte> head = [(byte)(utf8[i] | 0x20), (byte)(utf8[i + 1] | 0x20), (byte)(utf8[i + 2] | 0x20)];
+        return head.SequenceEqual("com"u8) || head.SequenceEqual("end"u8) || head.SequenceEqual("abo"u8) || head.SequenceEqual("rol"u8)
+            || head.SequenceEqual("pre"u8) || head.SequenceEqual("sav"u8) || head.SequenceEqual("rel"u8);
+    }
+
     private static bool MayWriteUtf8(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length <= 1024)

@@ -212,10 +212,11 @@ internal sealed partial class ProxySession
 
         /// <summary>
         /// Puts the stored values into one of the client's DataRows: each column that is a column of a written table
-        /// gets the value of the row with the same id (the row's id column), or of the only row written to that table
-        /// when the client's row has no id column.
+        /// gets the value of the row with the same id (the row's id column), or — when the client's row has no id column
+        /// and is the single row of an INSERT/UPDATE … RETURNING (<paramref name="soleReturningRow"/>) — of the only row
+        /// written to that table. Other rows are left as Postgres produced them.
         /// </summary>
-        public void Apply(RowShape? shape, List<byte[]?> values)
+        public void Apply(RowShape? shape, List<byte[]?> values, bool soleReturningRow)
         {
             if (shape is null || _rows.Count == 0)
             {
@@ -241,7 +242,7 @@ internal sealed partial class ProxySession
                     }
                 }
 
-                if (!found)
+                if (!found && soleReturningRow)
                 {
                     row = _single.GetValueOrDefault(oid);
                 }

@@ -24,6 +24,10 @@ internal sealed partial class ProxySession
 
     private const string ArmCaptureSql = "alter table pg_temp.sequin_capture_parked rename to sequin_capture";
 
+    // Parks the capture table again if a committed transaction left it armed (see the safety net in RunWriteAsync).
+    private const string RepairCaptureSql = "do $$ begin if to_regclass('pg_temp.sequin_capture') is not null then " +
+        "delete from pg_temp.sequin_capture; alter table pg_temp.sequin_capture rename to sequin_capture_parked; end if; end $$";
+
     private static readonly string[] DisarmCaptureSql =
         ["delete from pg_temp.sequin_capture", "alter table pg_temp.sequin_capture rename to sequin_capture_parked"];
 
@@ -167,7 +171,7 @@ internal sealed partial class ProxySession
             _writeStatements.Remove(name);
         }
 
-        if (SqlText.EndsTransaction(sql))
+        if (SqlText.SplitsWriteBatch(sql))
         {
             _endStatements.Add(name);
         }
@@ -292,11 +296,16 @@ internal sealed partial class ProxySession
         WriteInternal(statements);
         await _backendOut!.FlushAsync(ct);
         var frames = await ReadUntilReadyAsync(ct);
-        if (frames.Any(f => f.Type == BackendMessageCode.ErrorResponse))
+        if (frames.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
         {
-            // Whatever of the batch did not run, or a client's DEALLOCATE ALL / DISCARD ALL that dropped a kept
-            // statement: forget them all; each is closed and parsed again at its next use.
-            _keptStatements.Clear();
+            if (error.ErrorFields().GetValueOrDefault('C') == SqlState.InvalidSqlStatementName)
+            {
+                // A client's DEALLOCATE ALL / DISCARD ALL dropped the kept statements: each is parsed again at its next use.
+                _keptStatements.Clear();
+            }
+
+            // Statements parsed in this batch may or may not exist now: not kept. Their names are derived from their
+            // text, and a name not known as kept is always closed before it is parsed, so nothing accumulates.
         }
         else
         {
@@ -325,7 +334,7 @@ internal sealed partial class ProxySession
                 if (!_keptStatements.TryGetValue(statement.Sql, out var name))
                 {
                     name = _keptStatements.Count + _keptPending.Count < MaxKeptStatements
-                        ? $"_sequin_kept_{_keptSequence++}"
+                        ? KeptName(statement.Sql)
                         : InternalStatementName + "_p";
                     MessageWriter.WriteCloseStatement(w, name);
                     MessageWriter.WriteParse(w, name, statement.Sql);
@@ -356,7 +365,10 @@ internal sealed partial class ProxySession
     // Kept prepared statements by SQL text, and those parsed in a batch whose outcome is not read yet.
     private readonly Dictionary<string, string> _keptStatements = new(StringComparer.Ordinal);
     private readonly List<(string Sql, string Name)> _keptPending = [];
-    private int _keptSequence;
+
+    /// <summary>A kept statement's name, derived from its text (so it is the same whenever the text is).</summary>
+    private static string KeptName(string sql) =>
+        "_sequin_kept_" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(sql)).AsSpan(0, 8));
 
     /// <summary>
     /// A bookkeeping statement; <see cref="ResultFormats"/> asks for result columns in given formats (null: all text);
@@ -515,6 +527,21 @@ internal sealed partial class ProxySession
         {
             await AbortAsync(outer, ct);
             MessageWriter.WriteRaw(output, preludeError.Code, preludeError.Body);
+            return (_status, true);
+        }
+
+        if (!frames.Any(f => f.Type == BackendMessageCode.ErrorResponse)
+            && frames.LastOrDefault(f => f.Type == BackendMessageCode.ReadyForQuery) is { Body: [var after, ..] }
+            && after != (byte)TransactionStatus.InTransaction)
+        {
+            // Safety net: the client's own messages ended the transaction the write runs in (a COMMIT or ROLLBACK the
+            // classification did not see, e.g. through a portal bound earlier). Nothing goes upstream; the capture
+            // table is parked again so that later writes still fail closed, and the client is told what happened.
+            await InternalAsync(ct, RepairCaptureSql);
+            MessageWriter.WriteError(output, "ERROR", SqlState.FeatureNotSupported,
+                "[Sequin] the pipeline ended the transaction of a write to a synced table before the proxy could apply the write upstream",
+                new MessageWriter.Field((byte)'D', "A COMMIT/ROLLBACK ran in the same pipeline as the write through a statement the proxy did not classify; the write was not sent upstream and, if committed, exists only in the database until the next resync."),
+                new MessageWriter.Field((byte)'H', "Send COMMIT/ROLLBACK as its own statement or prepare it in the same batch as the write."));
             return (_status, true);
         }
 
@@ -892,6 +919,29 @@ internal sealed partial class ProxySession
         var frames = results.Frames;
         var map = applied.IdMap.ToDictionary(p => p.OldId, p => p.NewId, StringComparer.Ordinal);
         var hasRows = frames.Any(f => f.Type == BackendMessageCode.RowDescription) || results.Shapes.Any(shape => shape is not null);
+
+        // A DataRow without an id column may take the values of the only row written to its table only when it is the
+        // single row of an INSERT/UPDATE … RETURNING — never a row a SELECT read (e.g. over a writable CTE).
+        var soleReturningRow = new bool[frames.Count];
+        for (int index = 0, first = -1, rows = 0; index < frames.Count; index++)
+        {
+            if (frames[index].Type == BackendMessageCode.DataRow)
+            {
+                first = rows++ == 0 ? index : first;
+            }
+            else if (frames[index].Type == BackendMessageCode.CommandComplete)
+            {
+                var tag = Encoding.UTF8.GetString(frames[index].Body.AsSpan().TrimEnd((byte)0));
+                if (rows == 1 && (tag.StartsWith("INSERT ", StringComparison.Ordinal) || tag.StartsWith("UPDATE ", StringComparison.Ordinal)))
+                {
+                    soleReturningRow[first] = true;
+                }
+
+                rows = 0;
+                first = -1;
+            }
+        }
+
         for (var index = 0; index < frames.Count; index++)
         {
             var f = frames[index];
@@ -901,7 +951,7 @@ internal sealed partial class ProxySession
                     continue;
                 case BackendMessageCode.DataRow when map.Count > 0 || writeBack.HasRows:
                     var values = f.DataRowValues();
-                    writeBack.Apply(results.Shapes[index], values);
+                    writeBack.Apply(results.Shapes[index], values, soleReturningRow[index]);
                     for (var i = 0; i < values.Count; i++)
                     {
                         if (values[i] is { Length: > 12 } v && v.AsSpan().StartsWith(TemporaryIdPrefix.Select(c => (byte)c).ToArray())

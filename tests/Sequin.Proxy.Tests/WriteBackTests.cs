@@ -321,6 +321,36 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
 
         RawClient.Rows(await client.SimpleAsync("select count(*) from pg_prepared_statements where name like '\\_sequin\\_kept\\_%'")).Single()[0].ShouldBe("1");
     }
+
+    /// <summary>Review finding: upstream rejections inside transactions do not make kept write-back statements pile up.</summary>
+    [Fact]
+    public async Task RejectedWritesInTransactions_DoNotAccumulateKeptStatements()
+    {
+        await using var client = await LoginAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{Unique("kr")}') returning id, created_date")).ShouldBeNull();
+            RawClient.Error(await client.SimpleAsync("begin")).ShouldBeNull();
+            RawClient.Error(await client.SimpleAsync("insert into salesforce.contact (last_name, email) values ('X', 'not-an-email')")).ShouldNotBeNull();
+            RawClient.Error(await client.SimpleAsync("rollback")).ShouldBeNull();
+        }
+
+        RawClient.Rows(await client.SimpleAsync("select count(*) from pg_prepared_statements where name like '\\_sequin\\_kept\\_%'")).Single()[0].ShouldBe("1");
+    }
+
+    /// <summary>Review finding: rows a SELECT reads over a writable CTE keep their own values (no write-back onto them).</summary>
+    [Fact]
+    public async Task SelectOverWritableCte_RowsKeepTheirOwnValues()
+    {
+        await using var client = await LoginAsync();
+        var existing = Unique("ca");
+        RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{existing}')")).ShouldBeNull();
+        var written = Unique("cb");
+        var frames = await client.SimpleAsync(
+            $"with x as (insert into salesforce.account (name) values ('{written}') returning id) select name from salesforce.account where name = '{existing}'");
+        RawClient.Error(frames).ShouldBeNull();
+        RawClient.Rows(frames).Single()[0].ShouldBe(existing);
+    }
 }
 
 /// <summary>
@@ -410,5 +440,37 @@ public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClas
 
         await new NpgsqlCommand("rollback", connection).ExecuteNonQueryAsync();
         (await CountAsync(name)).ShouldBe(0);
+    }
+
+    /// <summary>
+    /// Review finding: a COMMIT prepared before the write batch (Npgsql's Prepare of a batch) and bound behind a write in
+    /// one pipeline must still end the batch first. The rejected write commits nothing, and the session stays sound
+    /// (later writes work, the capture table is parked).
+    /// </summary>
+    [Fact]
+    public async Task PreparedBatch_RejectedWriteThenPreparedCommit_CommitsNothing_SessionStaysSound()
+    {
+        await using var connection = await proxy.OpenAsync();
+        var name = Unique("pp");
+        await new NpgsqlCommand("begin", connection).ExecuteNonQueryAsync();
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"insert into salesforce.contact (last_name, email) values ('{name}', 'not-an-email') returning id"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+            await batch.PrepareAsync();
+            var e = await Should.ThrowAsync<PostgresException>(() => batch.ExecuteNonQueryAsync());
+            e.SqlState.ShouldBe("23514");
+        }
+
+        await new NpgsqlCommand("rollback", connection).ExecuteNonQueryAsync();
+        await using (var c = await proxy.OpenDirectAsync())
+        {
+            (await new NpgsqlCommand($"select count(*) from salesforce.contact where last_name = '{name}'", c).ExecuteScalarAsync()).ShouldBe(0L);
+        }
+
+        var ok = Unique("pp");
+        await new NpgsqlCommand($"insert into salesforce.account (name) values ('{ok}')", connection).ExecuteNonQueryAsync();
+        (await CountAsync(ok)).ShouldBe(1);
+        (await new NpgsqlCommand("select to_regclass('pg_temp.sequin_capture') is null", connection).ExecuteScalarAsync()).ShouldBe(true);
     }
 }

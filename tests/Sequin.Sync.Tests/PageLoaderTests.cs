@@ -119,13 +119,21 @@ public sealed class PageLoaderTests
                 """, connection);
             await delete.ExecuteNonQueryAsync();
 
-            // The proxy's role may only tombstone tables it may delete from (RLS on _sequin.tombstone).
-            var refused = await Should.ThrowAsync<PostgresException>(async () =>
+            // A client cannot forge a tombstone for a live row (which would make the sync drop it): neither directly
+            // nor through the recording function outside the capture trigger.
+            foreach (var forgery in new[]
             {
-                await using var forge = new NpgsqlCommand("insert into _sequin.tombstone (table_oid, id) values ('salesforce._sync'::regclass, 'x')", connection);
-                await forge.ExecuteNonQueryAsync();
-            });
-            refused.SqlState.ShouldBe(PostgresErrorCodes.InsufficientPrivilege);
+                "insert into _sequin.tombstone (table_oid, id) values ('salesforce.contact'::regclass, '003C')",
+                "select _sequin.record_deletes('salesforce.contact'::regclass, array['003C'])",
+            })
+            {
+                var refused = await Should.ThrowAsync<PostgresException>(async () =>
+                {
+                    await using var forge = new NpgsqlCommand(forgery, connection);
+                    await forge.ExecuteNonQueryAsync();
+                });
+                refused.SqlState.ShouldBe(PostgresErrorCodes.InsufficientPrivilege);
+            }
 
             // _sequin is visible to it (for that insert), but the engine's grant helpers are not its to call.
             var helper = await Should.ThrowAsync<PostgresException>(async () =>

@@ -53,6 +53,27 @@ internal static class SqlText
         };
     }
 
+    /// <summary>
+    /// Whether a write batch must end before <paramref name="sql"/> runs: it ends the transaction
+    /// (<see cref="EndsTransaction"/>) or changes its savepoints (SAVEPOINT, RELEASE, ROLLBACK TO), which would
+    /// otherwise run inside the proxy's own <c>savepoint sequin_write</c> around the write.
+    /// </summary>
+    public static bool SplitsWriteBatch(ReadOnlySpan<char> sql)
+    {
+        if (EndsTransaction(sql))
+        {
+            return true;
+        }
+
+        string? first = null;
+        Scan(sql, (word, _) =>
+        {
+            first = word.ToString().ToLowerInvariant();
+            return false;
+        }, null);
+        return first is "savepoint" or "release" or "rollback";
+    }
+
     /// <summary>Splits a multi-statement Query at top-level semicolons; empty statements are dropped.</summary>
     public static List<string> SplitStatements(string sql)
     {

@@ -154,7 +154,7 @@ internal static class PageLoader
             : "";
         await using var drop = new NpgsqlCommand($"""
             with d as (delete from {model.Qualified} t using _sequin.tombstone b
-                       where b.table_oid = $1::regclass and b.id = t.id{notNewer} returning 1)
+                       where b.table_oid = $1::regclass and b.id = t.id and b.deleted_at > now() - interval '1 hour'{notNewer} returning 1)
             select count(*) from d
             """, connection);
         drop.Parameters.AddWithValue(model.Qualified);

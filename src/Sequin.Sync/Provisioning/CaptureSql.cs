@@ -18,9 +18,10 @@ public static class CaptureSql
         end $$;
         create schema if not exists _sequin;
         -- Deletes made through the proxy, so a sync poll that read a record just before the delete committed does not
-        -- upsert it back (PageLoader removes a loaded row whose version is not newer than its tombstone). Written by
-        -- the capture function as the writing role: any role may insert (table, id) — never deleted_at — but only
-        -- for tables it may delete from (RLS); nobody but the owner (the sync engine) reads or prunes (after an hour).
+        -- upsert it back (PageLoader removes a loaded row whose version is not newer than its tombstone). Only the
+        -- owner (the sync engine) reads or writes the table; the capture trigger records deletes through
+        -- _sequin.record_deletes (security definer), which accepts only calls from a trigger, for tables the session's
+        -- role may delete from, and ids no longer in the table — a client cannot make the sync drop a live row.
         create table if not exists _sequin.tombstone (
           table_oid  oid not null,
           id         text not null,
@@ -28,12 +29,19 @@ public static class CaptureSql
         );
         create index if not exists tombstone_table_id on _sequin.tombstone (table_oid, id);
         alter table _sequin.tombstone enable row level security;
-        do $$ begin
-          create policy proxy_deletes on _sequin.tombstone for insert with check (has_table_privilege(table_oid, 'DELETE'));
-        exception when duplicate_object then null;
+        drop policy if exists proxy_deletes on _sequin.tombstone;
+        revoke all on _sequin.tombstone from public;
+        create or replace function _sequin.record_deletes(p_table oid, p_ids text[]) returns void
+          language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+        begin
+          if pg_trigger_depth() < 1 or not has_table_privilege(session_user, p_table, 'DELETE') then
+            raise exception using errcode = '42501', message = 'deletes are recorded by the Sequin capture trigger only';
+          end if;
+          execute format('insert into _sequin.tombstone (table_oid, id) select $1, d.id from unnest($2) as d(id) '
+                         'where not exists (select from %s t where t.id = d.id)', p_table::regclass)
+            using p_table, p_ids;
         end $$;
         grant usage on schema _sequin to public;
-        grant insert (table_oid, id) on _sequin.tombstone to public;
         delete from _sequin.tombstone where deleted_at < now() - interval '1 hour';
         create or replace function _sequin.capture() returns trigger language plpgsql as $$
         begin
@@ -65,7 +73,7 @@ public static class CaptureSql
             -- The proxy turns it off (set local sequin.tombstones = off) only to drop a sync's early copy of a record
             -- it has just created upstream; a client doing the same only loses its own deletes' protection.
             if current_setting('sequin.tombstones', true) is distinct from 'off' then
-              insert into _sequin.tombstone (table_oid, id) select tg_relid, o.id from old_rows o;
+              perform _sequin.record_deletes(tg_relid, array(select o.id from old_rows o));
             end if;
           end if;
           return null;
