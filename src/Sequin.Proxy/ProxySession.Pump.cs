@@ -268,6 +268,9 @@ internal sealed partial class ProxySession
     /// (after whitespace) with a comment or the first three letters of COMMIT, END, ABORT, ROLLBACK, PREPARE, SAVEPOINT
     /// or RELEASE.
     /// </summary>
+    /// <summary>Largest backend message length accepted: Postgres's 1 GB allocation limit plus headers.</summary>
+    private const int MaxBackendMessageLength = (1 << 30) + 4096;
+
     private static bool MaySplitWriteBatchUtf8(ReadOnlySpan<byte> utf8)
     {
         var i = 0;
@@ -387,8 +390,9 @@ internal sealed partial class ProxySession
 
                         var code = data[p];
                         var length = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(p + 1));
-                        if (length < 4)
+                        if (length < 4 || length > MaxBackendMessageLength)
                         {
+                            // Postgres never sends a message over 1 GB; beyond that `1 + length` could also overflow.
                             throw new ProtocolException(SqlState.ConnectionFailure, "invalid message from the destination database");
                         }
 

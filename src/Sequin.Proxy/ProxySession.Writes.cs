@@ -601,6 +601,13 @@ internal sealed partial class ProxySession
                 if (finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
                 {
                     readBack.Failure = "Postgres refused a value read back: " + (error.ErrorFields().GetValueOrDefault('M') ?? "error");
+
+                    // The table's columns may have changed (renamed, dropped, retyped): read them again next time.
+                    foreach (var table in readBack.Records.Values.Select(r => r.Table))
+                    {
+                        _tables.Remove(table.Oid);
+                    }
+
                     readBack.Tables.AddRange(readBack.Records.Values.Select(r => r.Table));
                     writeBack = new WriteBack([], results);
                     await InternalCheckedAsync(ct, ["rollback to savepoint sequin_read_back", "release savepoint sequin_read_back",
@@ -1009,7 +1016,9 @@ internal sealed partial class ProxySession
             new MessageWriter.Field((byte)'H', "Writes through the Sequin proxy are applied upstream when each statement runs, not at COMMIT."));
     }
 
-    private static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+    /// <summary>An escape-string constant (<c>E'…'</c>): safe whatever the session's <c>standard_conforming_strings</c> is.</summary>
+    private static string Literal(string value) =>
+        "E'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal) + "'";
 
     private static string Ident(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

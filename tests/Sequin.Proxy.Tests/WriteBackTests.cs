@@ -351,6 +351,76 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
         RawClient.Error(frames).ShouldBeNull();
         RawClient.Rows(frames).Single()[0].ShouldBe(existing);
     }
+
+    /// <summary>
+    /// Review finding: the id write-back splices the row's own id into SQL. With <c>standard_conforming_strings = off</c>
+    /// a backslash in a client-chosen temporary id must not end the literal early: the row still gets its upstream id.
+    /// (Any other client-chosen id is refused before anything goes upstream: see the next test.)
+    /// </summary>
+    [Fact]
+    public async Task IdWriteBack_WithNonStandardStrings_HandlesABackslashInTheId()
+    {
+        await using var client = await LoginAsync();
+        var name = Unique("bs");
+        RawClient.Error(await client.SimpleAsync("set standard_conforming_strings = off")).ShouldBeNull();
+        proxy.Upstream.FailReadBack = new HttpRequestException("connection refused");
+        List<Frame> frames;
+        try
+        {
+            frames = await client.SimpleAsync($"insert into salesforce.account (id, name) values ($q$_sequin_tmp_odd\\' id$q$, '{name}') returning id");
+        }
+        finally
+        {
+            proxy.Upstream.FailReadBack = null;
+        }
+
+        RawClient.Error(frames).ShouldBeNull();
+        var id = RawClient.Rows(frames).Single()[0]!;
+        id.ShouldStartWith("001");
+        RawClient.Rows(await client.SimpleAsync($"select id from salesforce.account where name = '{name}'")).Single()[0].ShouldBe(id);
+    }
+
+    /// <summary>
+    /// Review finding: a session caches a table's columns. After a column is renamed, the next write-back warns once and
+    /// the columns are read again, so the write after it is written back in full.
+    /// </summary>
+    [Fact]
+    public async Task RenamedColumn_WarnsOnce_ThenTheColumnsAreReadAgain()
+    {
+        await using var client = await LoginAsync();
+        RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{Unique("rn")}')")).ShouldBeNull();
+        await using var admin = await proxy.OpenDirectAsync();
+        await new NpgsqlCommand("alter table salesforce.account rename column owner_id to owner_ref", admin).ExecuteNonQueryAsync();
+        try
+        {
+            var first = await client.SimpleAsync($"insert into salesforce.account (name) values ('{Unique("rn")}')");
+            RawClient.Error(first).ShouldBeNull();
+            first.ShouldContain(f => f.Type == BackendMessageCode.NoticeResponse);
+            var name = Unique("rn");
+            var second = await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}') returning id, created_date");
+            RawClient.Error(second).ShouldBeNull();
+            second.ShouldNotContain(f => f.Type == BackendMessageCode.NoticeResponse);
+            RawClient.Rows(second).Single()[1].ShouldNotBeNull();
+        }
+        finally
+        {
+            await new NpgsqlCommand("alter table salesforce.account rename column owner_ref to owner_id", admin).ExecuteNonQueryAsync();
+        }
+    }
+
+    /// <summary>An INSERT that sets its own id is refused with 42501 before anything goes upstream (the source assigns ids).</summary>
+    [Fact]
+    public async Task InsertWithItsOwnId_IsRefusedBeforeTheUpstream()
+    {
+        await using var client = await LoginAsync();
+        var calls = proxy.Upstream.Calls.Count;
+        var frames = await client.SimpleAsync($"insert into salesforce.account (id, name) values ('001000000000000XYZ', '{Unique("own")}')");
+        var error = RawClient.Error(frames).ShouldNotBeNull();
+        error['C'].ShouldBe("42501");
+        error['M'].ShouldContain("is assigned by the source and cannot be set");
+        proxy.Upstream.Calls.Count.ShouldBe(calls);
+        RawClient.Rows(await client.SimpleAsync("select count(*) from salesforce.account where id = '001000000000000XYZ'")).Single()[0].ShouldBe("0");
+    }
 }
 
 /// <summary>

@@ -54,6 +54,12 @@ public static class CaptureSql
               hint = 'Connect with the proxy URL from the connection instructions; direct connections are read-only.';
           end if;
           if tg_op = 'INSERT' then
+            -- The source assigns ids: a row inserted with one of its own would be created upstream under another id.
+            if exists (select from new_rows n where n.id not like '\_sequin\_tmp\_%') then
+              raise exception using errcode = '42501',
+                message = format('the id of %I.%I is assigned by the source and cannot be set', tg_table_schema, tg_table_name),
+                hint = 'Leave id out of the INSERT (RETURNING id gives the upstream id back); to change an existing row, UPDATE it or use INSERT … ON CONFLICT (id) DO UPDATE.';
+            end if;
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'I', null, to_jsonb(n) from new_rows n;
           elsif tg_op = 'UPDATE' then
