@@ -80,6 +80,13 @@ internal sealed partial class ProxySession
     /// takes its place with the same or newer values. (A copy the sync has not committed yet makes the write-back
     /// wait for it and then fail: the read-back's savepoint falls back to this path once more, which then sees it.)
     /// </summary>
+    // Turns the delete tombstones off for the proxy's own delete and back to whatever the client had (no result rows).
+    private const string SuspendTombstonesSql = "do $$ begin perform set_config('sequin.tombstones_saved', " +
+        "coalesce(current_setting('sequin.tombstones', true), ''), true); perform set_config('sequin.tombstones', 'off', true); end $$";
+
+    private const string RestoreTombstonesSql =
+        "do $$ begin perform set_config('sequin.tombstones', current_setting('sequin.tombstones_saved', true), true); end $$";
+
     private static IEnumerable<InternalStatement> DropSyncCopies(IEnumerable<(SyncedTable Table, string OldId, string NewId)> idMap)
     {
         var any = false;
@@ -89,7 +96,7 @@ internal sealed partial class ProxySession
             {
                 // The record exists upstream: its copy must not leave a delete tombstone (ADR 0007), or the sync would
                 // drop the record's next read as a raced, pre-delete version.
-                yield return "set local sequin.tombstones = off";
+                yield return SuspendTombstonesSql;
                 any = true;
             }
 
@@ -98,7 +105,7 @@ internal sealed partial class ProxySession
 
         if (any)
         {
-            yield return "set local sequin.tombstones = on";
+            yield return RestoreTombstonesSql;
         }
     }
 

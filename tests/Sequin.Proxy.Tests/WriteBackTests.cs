@@ -421,6 +421,18 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
         proxy.Upstream.Calls.Count.ShouldBe(calls);
         RawClient.Rows(await client.SimpleAsync("select count(*) from salesforce.account where id = '001000000000000XYZ'")).Single()[0].ShouldBe("0");
     }
+
+    /// <summary>Review finding: the write-back's own delete switches tombstones off and back to the client's own setting.</summary>
+    [Fact]
+    public async Task WriteBack_RestoresTheClientsTombstoneSetting()
+    {
+        await using var client = await LoginAsync();
+        RawClient.Error(await client.SimpleAsync("begin")).ShouldBeNull();
+        RawClient.Error(await client.SimpleAsync("set local sequin.tombstones = off")).ShouldBeNull();
+        RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{Unique("ts")}')")).ShouldBeNull();
+        RawClient.Rows(await client.SimpleAsync("select current_setting('sequin.tombstones')")).Single()[0].ShouldBe("off");
+        RawClient.Error(await client.SimpleAsync("commit")).ShouldBeNull();
+    }
 }
 
 /// <summary>

@@ -110,6 +110,21 @@ internal sealed partial class ConnectorUpstreamWriter(
             return [];
         }
 
+        try
+        {
+            return await ReadBackOnceAsync(table, ids, connectionId, objectName, cancellationToken);
+        }
+        catch (SourceAuthException)
+        {
+            // Credentials may have been replaced (reconnect), as in ApplyAsync: build the connector again, once.
+            Evict(connectionId);
+            return await ReadBackOnceAsync(table, ids, connectionId, objectName, cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyList<UpstreamRecord>> ReadBackOnceAsync(SyncedTable table, IReadOnlyList<string> ids, Guid connectionId, string objectName,
+        CancellationToken cancellationToken)
+    {
         var (connector, _) = await ConnectorAsync(connectionId, cancellationToken);
         var described = await _described.GetOrAdd((connectionId, objectName), key => connector.DescribeObjectAsync(key.Object, CancellationToken.None));
         var columns = new List<(string Column, SourceField Field)>();
