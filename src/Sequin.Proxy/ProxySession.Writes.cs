@@ -329,28 +329,20 @@ internal sealed partial class ProxySession
         var w = _backendOut!;
         foreach (var statement in statements)
         {
-            if (statement.Parameter is { } parameter)
+            if (statement.Parameter is null || !_keptStatements.TryGetValue(statement.Sql, out var name))
             {
-                if (!_keptStatements.TryGetValue(statement.Sql, out var name))
+                // Parsed now: kept when it has a parameter and there is room, else under the per-batch name.
+                var keep = statement.Parameter is not null && _keptStatements.Count + _keptPending.Count < MaxKeptStatements;
+                name = keep ? KeptName(statement.Sql) : InternalStatementName;
+                MessageWriter.WriteCloseStatement(w, name);
+                MessageWriter.WriteParse(w, name, statement.Sql);
+                if (keep)
                 {
-                    name = _keptStatements.Count + _keptPending.Count < MaxKeptStatements
-                        ? KeptName(statement.Sql)
-                        : InternalStatementName + "_p";
-                    MessageWriter.WriteCloseStatement(w, name);
-                    MessageWriter.WriteParse(w, name, statement.Sql);
-                    if (name != InternalStatementName + "_p")
-                    {
-                        _keptPending.Add((statement.Sql, name));
-                    }
+                    _keptPending.Add((statement.Sql, name));
                 }
-
-                MessageWriter.WriteBindExecute(w, name, statement.ResultFormats, parameter);
-                continue;
             }
 
-            MessageWriter.WriteCloseStatement(w, InternalStatementName);
-            MessageWriter.WriteParse(w, InternalStatementName, statement.Sql);
-            MessageWriter.WriteBindExecute(w, InternalStatementName, statement.ResultFormats);
+            MessageWriter.WriteBindExecute(w, name, statement.ResultFormats, statement.Parameter);
         }
 
         MessageWriter.WriteCloseStatement(w, InternalStatementName);

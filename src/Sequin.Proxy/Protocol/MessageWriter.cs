@@ -268,44 +268,15 @@ internal static class MessageWriter
     }
 
     /// <summary>
-    /// Bind of <paramref name="statement"/> to the unnamed portal (no parameters) + Execute. Results are text unless
-    /// <paramref name="resultFormats"/> gives a format code (0 text, 1 binary) per result column.
+    /// Bind of <paramref name="statement"/> to the unnamed portal + Execute (protocol §55.7, Bind). With
+    /// <paramref name="parameter"/>, one text-format parameter value (<c>$1</c>, UTF-8); without, no parameters. Results
+    /// are text unless <paramref name="resultFormats"/> gives a format code (0 text, 1 binary) per result column.
     /// </summary>
-    public static void WriteBindExecute(IBufferWriter<byte> w, string statement, ReadOnlySpan<short> resultFormats = default)
+    public static void WriteBindExecute(IBufferWriter<byte> w, string statement, ReadOnlySpan<short> resultFormats = default, string? parameter = null)
     {
         var n = Utf8.GetByteCount(statement);
-        var bind = 1 + 4 + 1 + n + 1 + 2 + 2 + 2 + (2 * resultFormats.Length);
-        var span = w.GetSpan(bind + 10);
-        span[0] = FrontendMessageCode.Bind;
-        BinaryPrimitives.WriteInt32BigEndian(span[1..], bind - 1);
-        span[5] = 0; // unnamed portal
-        Utf8.GetBytes(statement, span[6..]);
-        span[6 + n] = 0;
-        BinaryPrimitives.WriteInt16BigEndian(span[(7 + n)..], 0); // parameter format codes
-        BinaryPrimitives.WriteInt16BigEndian(span[(9 + n)..], 0); // parameter values
-        BinaryPrimitives.WriteInt16BigEndian(span[(11 + n)..], (short)resultFormats.Length); // result format codes (0: all text)
-        for (var i = 0; i < resultFormats.Length; i++)
-        {
-            BinaryPrimitives.WriteInt16BigEndian(span[(13 + n + (2 * i))..], resultFormats[i]);
-        }
-
-        var e = span[bind..];
-        e[0] = FrontendMessageCode.Execute;
-        BinaryPrimitives.WriteInt32BigEndian(e[1..], 9); // length + portal "" + max rows
-        e[5] = 0;
-        BinaryPrimitives.WriteInt32BigEndian(e[6..], 0);
-        w.Advance(bind + 10);
-    }
-
-    /// <summary>
-    /// Bind of <paramref name="statement"/> with one text-format parameter (<paramref name="parameter"/>, UTF-8) to the
-    /// unnamed portal + Execute; result formats as in the parameterless overload (protocol §55.7, Bind).
-    /// </summary>
-    public static void WriteBindExecute(IBufferWriter<byte> w, string statement, ReadOnlySpan<short> resultFormats, string parameter)
-    {
-        var n = Utf8.GetByteCount(statement);
-        var v = Utf8.GetByteCount(parameter);
-        var bind = 1 + 4 + 1 + n + 1 + 2 + 2 + 4 + v + 2 + (2 * resultFormats.Length);
+        var v = parameter is null ? 0 : 4 + Utf8.GetByteCount(parameter);
+        var bind = 1 + 4 + 1 + n + 1 + 2 + 2 + v + 2 + (2 * resultFormats.Length);
         var span = w.GetSpan(bind + 10);
         span[0] = FrontendMessageCode.Bind;
         BinaryPrimitives.WriteInt32BigEndian(span[1..], bind - 1);
@@ -315,16 +286,20 @@ internal static class MessageWriter
         span[p++] = 0;
         BinaryPrimitives.WriteInt16BigEndian(span[p..], 0); // parameter format codes: all text
         p += 2;
-        BinaryPrimitives.WriteInt16BigEndian(span[p..], 1); // one parameter value
+        BinaryPrimitives.WriteInt16BigEndian(span[p..], (short)(parameter is null ? 0 : 1)); // parameter values
         p += 2;
-        BinaryPrimitives.WriteInt32BigEndian(span[p..], v);
-        p += 4;
-        p += Utf8.GetBytes(parameter, span[p..]);
-        BinaryPrimitives.WriteInt16BigEndian(span[p..], (short)resultFormats.Length);
-        p += 2;
-        for (var i = 0; i < resultFormats.Length; i++)
+        if (parameter is not null)
         {
-            BinaryPrimitives.WriteInt16BigEndian(span[p..], resultFormats[i]);
+            BinaryPrimitives.WriteInt32BigEndian(span[p..], v - 4);
+            p += 4;
+            p += Utf8.GetBytes(parameter, span[p..]);
+        }
+
+        BinaryPrimitives.WriteInt16BigEndian(span[p..], (short)resultFormats.Length); // result format codes (0: all text)
+        p += 2;
+        foreach (var format in resultFormats)
+        {
+            BinaryPrimitives.WriteInt16BigEndian(span[p..], format);
             p += 2;
         }
 

@@ -22,9 +22,9 @@ harness_bin="$harness_root/src/Sequin.Host/bin/$harness_cfg/net10.0"
 harness_stamp="$harness_bin/.harness-source-stamp"
 if [[ ! -f "$harness_bin/Sequin.Host.dll" || ! -f "$harness_stamp" || -n "${HARNESS_REBUILD:-}" \
       || -n "$(find "$harness_root/src" \( -name '*.cs' -o -name '*.csproj' -o -name '*.sql' \) -newer "$harness_stamp" -print -quit)" ]]; then
-  touch "$harness_root/.harness-build-started"
+  harness_started=$(mktemp)   # its time is the build's start: sources edited during the build count as newer
   dotnet build "$harness_root/src/Sequin.Host/Sequin.Host.csproj" -c "$harness_cfg" --nologo -v quiet -clp:ErrorsOnly >&2 \
-    && mv "$harness_root/.harness-build-started" "$harness_stamp"
+    && mv "$harness_started" "$harness_stamp"
 fi
 harness_work="$(mktemp -d /tmp/sequin-harness.XXXXXX)"
 chmod 755 "$harness_work"   # Postgres runs as the postgres OS user under root: it must reach the folder
