@@ -105,8 +105,10 @@ public sealed class ControlAndFaultTests(PostgresDatabase platform) : IClassFixt
             && e.Contains("credentials rejected", StringComparison.Ordinal),
             TimeSpan.FromSeconds(20), () => Destination.StatusAsync(revoked.Destination));
         (await Destination.ScalarAsync<string>(revoked.Destination, "select state from salesforce._sync where table_name = 'contact'")).ShouldBe("error");
-        (await Destination.ScalarAsync<string>(platform.ConnectionString, $"select status from source_connections c join syncs s on s.connection_id = c.id where s.id = '{revoked.SyncId}'"))
-            .ShouldBe("revoked");
+        // The platform's connection status is written right after the destination's _sync row (two databases): wait for it.
+        await Destination.WaitForAsync(async () => await Destination.ScalarAsync<string>(platform.ConnectionString,
+                $"select status from source_connections c join syncs s on s.connection_id = c.id where s.id = '{revoked.SyncId}'") == "revoked",
+            TimeSpan.FromSeconds(10), () => Task.FromResult("the connection was not marked revoked"));
 
         // 120 requests a day with a 50% share: the sync stops asking at 60 and says so.
         await Destination.WaitForAsync(async () =>
