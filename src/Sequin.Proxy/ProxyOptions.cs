@@ -17,6 +17,12 @@ public sealed class ProxyOptions
     /// <summary>Client connections beyond this count are refused with SQLSTATE 53300.</summary>
     public int MaxConnections { get; set; } = 2000;
 
+    /// <summary>
+    /// Threads of the proxy's own socket engine (Linux), each an epoll loop that serves its share of sessions; 0
+    /// picks one per two cores (at least one). -1 turns the engine off: sessions use .NET's sockets.
+    /// </summary>
+    public int IoThreads { get; set; }
+
     /// <summary>Default destination server for credentials that do not name one.</summary>
     public BackendOptions Backend { get; set; } = new();
 

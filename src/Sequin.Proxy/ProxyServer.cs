@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sequin.Proxy.Credentials;
+using Sequin.Proxy.Net;
 using Sequin.Proxy.Protocol;
 using Sequin.Proxy.Writes;
 
@@ -26,6 +27,8 @@ internal sealed partial class ProxyServer(
     private readonly ConcurrentDictionary<int, ProxySession> _sessions = new();
     private Socket? _listener;
     private int _connections;
+    private SocketEngine[] _engines = [];
+    private int _nextEngine;
 
     public ICredentialStore Credentials => credentials;
 
@@ -58,6 +61,12 @@ internal sealed partial class ProxyServer(
         }
 
         _listener = listener;
+        if (o.IoThreads >= 0 && SocketEngine.IsSupported)
+        {
+            var threads = o.IoThreads > 0 ? o.IoThreads : Math.Max(1, Environment.ProcessorCount / 2);
+            _engines = [.. Enumerable.Range(0, threads).Select(i => SocketEngine.Start($"Sequin proxy I/O {i}"))];
+        }
+
         LogListening(logger, EndPoint.ToString());
         return base.StartAsync(cancellationToken);
     }
@@ -93,6 +102,20 @@ internal sealed partial class ProxyServer(
         _listener?.Dispose();
         await base.StopAsync(cancellationToken);
     }
+
+    public override void Dispose()
+    {
+        foreach (var engine in _engines)
+        {
+            engine.Dispose();
+        }
+
+        base.Dispose();
+    }
+
+    /// <summary>The socket engine a new session's client and backend sockets go to (round robin), or null: .NET's sockets.</summary>
+    public SocketEngine? NextEngine() =>
+        _engines.Length == 0 ? null : _engines[(int)((uint)Interlocked.Increment(ref _nextEngine) % (uint)_engines.Length)];
 
     public bool TryReserveSlot()
     {

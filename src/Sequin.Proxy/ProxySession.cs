@@ -9,6 +9,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Sequin.Proxy.Auth;
 using Sequin.Proxy.Credentials;
+using Sequin.Proxy.Net;
 using Sequin.Proxy.Protocol;
 
 namespace Sequin.Proxy;
@@ -33,6 +34,7 @@ internal sealed partial class ProxySession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ProxyOptions _options;
     private readonly CancellationTokenSource _lifetime = new();
+    private readonly SocketEngine? _engine;
     private Stream _clientStream;
     private Socket? _backendSocket;
     private PipeWriter? _clientOut;
@@ -46,7 +48,8 @@ internal sealed partial class ProxySession : IAsyncDisposable
         _server = server;
         _options = options;
         _logger = logger;
-        _clientStream = new NetworkStream(clientSocket, ownsSocket: false);
+        _engine = server.NextEngine();
+        _clientStream = _engine?.Attach(clientSocket) ?? new NetworkStream(clientSocket, ownsSocket: false);
         ProcessId = RandomNumberGenerator.GetInt32(1, int.MaxValue);
         SecretKey = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
     }
@@ -378,19 +381,27 @@ internal sealed partial class ProxySession : IAsyncDisposable
     /// </summary>
     private async Task<byte[]> ConnectBackendAsync(ProxyCredential credential, Dictionary<string, string> clientParameters, CancellationToken ct)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        _backendSocket = socket;
+        Stream stream;
         try
         {
-            await socket.ConnectAsync(credential.BackendHost, credential.BackendPort, ct);
+            if (_engine is not null)
+            {
+                (stream, _backendSocket, BackendEndPoint) = await _engine.ConnectAsync(credential.BackendHost, credential.BackendPort, ct);
+            }
+            else
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                _backendSocket = socket;
+                await socket.ConnectAsync(credential.BackendHost, credential.BackendPort, ct);
+                BackendEndPoint = socket.RemoteEndPoint;
+                stream = new NetworkStream(socket, ownsSocket: false);
+            }
         }
         catch (SocketException e)
         {
             throw new ProtocolException(SqlState.ConnectionFailure, $"could not connect to the destination database: {e.Message}");
         }
 
-        BackendEndPoint = socket.RemoteEndPoint;
-        var stream = new NetworkStream(socket, ownsSocket: false);
         _backendStream = stream;
         _backendIn = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096));
         _backendOut = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 4096));
@@ -549,6 +560,10 @@ internal sealed partial class ProxySession : IAsyncDisposable
         _clientSocket.Dispose();
         _backendSocket?.Dispose();
         await _clientStream.DisposeAsync();
+        if (_backendStream is not null)
+        {
+            await _backendStream.DisposeAsync();
+        }
         _lifetime.Dispose();
         _clientOutLock.Dispose();
         _internal.Writer.TryComplete();
