@@ -307,8 +307,21 @@ internal sealed partial class ProxySession
             RowShape? current = null;
             var bind = -1;
             var hidden = false;
+            var statementDescribe = false;
             foreach (var f in frames)
             {
+                if (statementDescribe && f.Type is BackendMessageCode.RowDescription or BackendMessageCode.NoData)
+                {
+                    // The answer to a Describe of a prepared statement (ParameterDescription first) between Bind and
+                    // Execute: its columns are all text (a statement has no result formats yet), so it must not
+                    // replace the portal's shape, which the rows come in.
+                    statementDescribe = false;
+                    clean.Add(f);
+                    shapes.Add(null);
+                    continue;
+                }
+
+                statementDescribe = f.Type == BackendMessageCode.ParameterDescription;
                 switch (f.Type)
                 {
                     case BackendMessageCode.BindComplete:

@@ -70,6 +70,41 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
     }
 
     [Fact]
+    public async Task StatementDescribeBetweenBindAndExecute_KeepsThePortalsBinaryFormats()
+    {
+        // Parse, Bind (all results binary), Describe of the *statement* (its RowDescription says text), Execute: the
+        // written-back values must come in the portal's binary format, not the statement description's text.
+        await using var client = await LoginAsync();
+        var name = Unique("wbd");
+        var w = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteParse(w, "wbd", $"insert into salesforce.account (name) values ('{name}') returning id, number_of_employees, name");
+        byte[] bind = [0, .. "wbd"u8, 0, 0, 0, 0, 0, 0, 1, 0, 1]; // portal "", statement, no parameters, one result format: binary
+        MessageWriter.WriteRaw(w, FrontendMessageCode.Bind, bind);
+        MessageWriter.WriteRaw(w, FrontendMessageCode.Describe, [(byte)'S', .. "wbd"u8, 0]);
+        MessageWriter.WriteRaw(w, FrontendMessageCode.Execute, [0, 0, 0, 0, 0]);
+        MessageWriter.WriteSync(w);
+        await client.SendAsync(w.WrittenSpan.ToArray());
+        var frames = await client.ReadUntilReadyAsync();
+        RawClient.Error(frames).ShouldBeNull();
+
+        var row = frames.Single(f => f.Type == BackendMessageCode.DataRow).Body;
+        var values = new List<byte[]>();
+        for (int p = 2, i = 0; i < 3; i++)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(row.AsSpan(p));
+            values.Add(row.AsSpan(p + 4, length).ToArray());
+            p += 4 + length;
+        }
+
+        var id = System.Text.Encoding.UTF8.GetString(values[0]);
+        id.ShouldStartWith("001");
+        values[1].Length.ShouldBe(4); // int4 in binary: the upstream's default of 1 employee
+        System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(values[1]).ShouldBe(1);
+        System.Text.Encoding.UTF8.GetString(values[2]).ShouldBe(name);
+        (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task Update_StoresTheNewSystemModstamp_ReturningWithoutIdColumn()
     {
         await using var client = await LoginAsync();
