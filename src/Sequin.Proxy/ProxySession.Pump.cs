@@ -254,7 +254,15 @@ internal sealed partial class ProxySession
                     return false;
                 }
 
-                return _writeStatements.Count == 0 || !_writeStatements.Contains(Encoding.UTF8.GetString(statement[..statementEnd]));
+                if (_writeStatements.Count == 0 && _endStatements.Count == 0 && _endPortals.Count == 0)
+                {
+                    return true;
+                }
+
+                // Bookkeeping for the write path: a Bind of a write statement goes there, and which portals would end
+                // a write batch (COMMIT, ROLLBACK… bound now, executed behind a write later) is recorded there.
+                var name = Encoding.UTF8.GetString(statement[..statementEnd]);
+                return !_writeStatements.Contains(name) && !_endStatements.Contains(name) && _endPortals.Count == 0;
             }
 
             default:

@@ -35,6 +35,16 @@ internal sealed partial class ProxySession
 
     private readonly HashSet<string> _writeStatements = new(StringComparer.Ordinal);
     private readonly HashSet<string> _endStatements = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Portals bound to one of <see cref="_endStatements"/> (COMMIT, ROLLBACK, SAVEPOINT…): executing one behind a
+    /// write in the same pipeline ends the write batch first, as a Bind of such a statement does. Entries stay until the
+    /// portal name is bound again (a stale one only splits a batch early); past <see cref="MaxEndPortals"/> the set is
+    /// cleared and the safety net in RunWriteAsync answers what it no longer knows.
+    /// </summary>
+    private readonly HashSet<string> _endPortals = new(StringComparer.Ordinal);
+
+    private const int MaxEndPortals = 1024;
     private readonly Dictionary<uint, SyncedTable> _tables = [];
     private List<(byte Code, byte[] Body)>? _batch;
     private long _batchBytes;
@@ -76,7 +86,18 @@ internal sealed partial class ProxySession
                 // A COMMIT/ROLLBACK behind the write in the same pipeline (ADR 0012): the write is applied upstream and
                 // its capture read — run up to here, as at a Flush — before the transaction ends.
                 await EndBatchAsync(ct);
+                RecordBoundPortal(body, endsBatch: true);
                 return await HandleInspectedAsync(code, body, writer, false, ct);
+            }
+            else if (code == FrontendMessageCode.Execute && _endPortals.Count > 0 && _endPortals.Contains(CString(body, 0, out _)))
+            {
+                // The same through a portal bound before the write.
+                await EndBatchAsync(ct);
+                return await HandleInspectedAsync(code, body, writer, false, ct);
+            }
+            else if (code == FrontendMessageCode.Bind)
+            {
+                RecordBoundPortal(body, endsBatch: false);
             }
 
             _batch.Add((code, body));
@@ -122,8 +143,11 @@ internal sealed partial class ProxySession
             {
                 if (!_writeStatements.Contains(BoundStatement(body)))
                 {
+                    RecordBoundPortal(body, _endStatements.Contains(BoundStatement(body)));
                     break;
                 }
+
+                RecordBoundPortal(body, endsBatch: false);
 
                 if (pending)
                 {
@@ -178,6 +202,24 @@ internal sealed partial class ProxySession
         else
         {
             _endStatements.Remove(name);
+        }
+    }
+
+    /// <summary>Notes (or forgets) the portal a Bind names as one that ends a write batch when executed.</summary>
+    private void RecordBoundPortal(byte[] body, bool endsBatch)
+    {
+        if (endsBatch)
+        {
+            if (_endPortals.Count >= MaxEndPortals)
+            {
+                _endPortals.Clear();
+            }
+
+            _endPortals.Add(CString(body, 0, out _));
+        }
+        else if (_endPortals.Count > 0)
+        {
+            _endPortals.Remove(CString(body, 0, out _));
         }
     }
 
@@ -287,8 +329,8 @@ internal sealed partial class ProxySession
     private void WriteClientQuery(string sql) => MessageWriter.WriteQuery(_backendOut!, sql);
 
     /// <summary>
-    /// Runs bookkeeping statements with the extended protocol under a named statement, so the client's unnamed
-    /// prepared statement (which a simple Query would destroy) survives. Same semantics as a multi-statement
+    /// Runs bookkeeping statements with the extended protocol under a named statement and portal, so the client's
+    /// unnamed prepared statement and portal (which a simple Query would destroy) survive. Same semantics as a multi-statement
     /// Query: the first error skips the rest.
     /// </summary>
     private async Task<List<Frame>> InternalAsync(CancellationToken ct, params InternalStatement[] statements)
@@ -342,7 +384,11 @@ internal sealed partial class ProxySession
                 }
             }
 
-            MessageWriter.WriteBindExecute(w, name, statement.ResultFormats, statement.Parameter);
+            // Under the proxy's own portal, closed before (a failed batch may have left it in its transaction) and
+            // after: a client's unnamed portal, bound before a write and executed after it, must survive.
+            MessageWriter.WriteClosePortal(w, InternalStatementName);
+            MessageWriter.WriteBindExecute(w, name, statement.ResultFormats, statement.Parameter, InternalStatementName);
+            MessageWriter.WriteClosePortal(w, InternalStatementName);
         }
 
         MessageWriter.WriteCloseStatement(w, InternalStatementName);

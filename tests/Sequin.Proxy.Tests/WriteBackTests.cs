@@ -540,6 +540,37 @@ public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClas
         (await check.ExecuteScalarAsync()).ShouldBe(true);
     }
 
+    [Theory]
+    [InlineData("pc")]
+    [InlineData("")]
+    public async Task CommitThroughAPortalBoundBeforeTheWrite_AppliesTheWriteUpstreamFirst(string commitPortal)
+    {
+        // BEGIN; then one pipeline: Parse+Bind COMMIT to a portal, Parse+Bind+Execute an INSERT (to another portal),
+        // Execute the COMMIT portal, Sync. The write must go upstream before that COMMIT ends the transaction.
+        var (client, _) = await RawClient.LoginAsync(proxy.Port, proxy.User, ProxyFixture.Password, proxy.Database);
+        await using var disposeClient = client;
+        var name = Unique("pp");
+        RawClient.Error(await client.SimpleAsync("begin")).ShouldBeNull();
+        var writePortal = commitPortal == "" ? "pw" : "";
+        var w = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteParse(w, "ppc", "commit");
+        MessageWriter.WriteRaw(w, FrontendMessageCode.Bind, [.. System.Text.Encoding.UTF8.GetBytes(commitPortal), 0, .. "ppc"u8, 0, 0, 0, 0, 0, 0, 0]);
+        MessageWriter.WriteParse(w, "ppw", $"insert into salesforce.account (name) values ('{name}')");
+        MessageWriter.WriteRaw(w, FrontendMessageCode.Bind, [.. System.Text.Encoding.UTF8.GetBytes(writePortal), 0, .. "ppw"u8, 0, 0, 0, 0, 0, 0, 0]);
+        MessageWriter.WriteRaw(w, FrontendMessageCode.Execute, [.. System.Text.Encoding.UTF8.GetBytes(writePortal), 0, 0, 0, 0, 0]);
+        MessageWriter.WriteRaw(w, FrontendMessageCode.Execute, [.. System.Text.Encoding.UTF8.GetBytes(commitPortal), 0, 0, 0, 0, 0]);
+        MessageWriter.WriteSync(w);
+        await client.SendAsync(w.WrittenSpan.ToArray());
+        var frames = await client.ReadUntilReadyAsync();
+        RawClient.Error(frames).ShouldBeNull();
+        frames.Where(f => f.Type == BackendMessageCode.CommandComplete).Select(f => f.Tag).ShouldBe(["INSERT 0 1", "COMMIT"]);
+        frames[^1].Body.ShouldBe([(byte)TransactionStatus.Idle]);
+
+        (await CountAsync(name)).ShouldBe(1);
+        proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name).ShouldBe(1);
+        RawClient.Rows(await client.SimpleAsync("select to_regclass('pg_temp.sequin_capture') is null")).Single()[0].ShouldBe("t");
+    }
+
     [Fact]
     public async Task ExtendedBatch_RejectedWriteThenCommit_CommitsNothing()
     {

@@ -226,13 +226,18 @@ internal static class MessageWriter
     }
 
     /// <summary>Close ('C') of a prepared statement.</summary>
-    public static void WriteCloseStatement(IBufferWriter<byte> w, string name)
+    public static void WriteCloseStatement(IBufferWriter<byte> w, string name) => WriteClose(w, (byte)'S', name);
+
+    /// <summary>Close ('C') of a portal (closing one that does not exist is not an error).</summary>
+    public static void WriteClosePortal(IBufferWriter<byte> w, string name) => WriteClose(w, (byte)'P', name);
+
+    private static void WriteClose(IBufferWriter<byte> w, byte kind, string name)
     {
         var n = Utf8.GetByteCount(name);
         var span = w.GetSpan(7 + n);
         span[0] = FrontendMessageCode.Close;
-        BinaryPrimitives.WriteInt32BigEndian(span[1..], 4 + 1 + n + 1); // length + 'S' + name
-        span[5] = (byte)'S';
+        BinaryPrimitives.WriteInt32BigEndian(span[1..], 4 + 1 + n + 1); // length + kind + name
+        span[5] = kind;
         Utf8.GetBytes(name, span[6..]);
         span[6 + n] = 0;
         w.Advance(7 + n);
@@ -268,21 +273,25 @@ internal static class MessageWriter
     }
 
     /// <summary>
-    /// Bind of <paramref name="statement"/> to the unnamed portal + Execute (protocol §55.7, Bind). With
-    /// <paramref name="parameter"/>, one text-format parameter value (<c>$1</c>, UTF-8); without, no parameters. Results
-    /// are text unless <paramref name="resultFormats"/> gives a format code (0 text, 1 binary) per result column.
+    /// Bind of <paramref name="statement"/> to <paramref name="portal"/> (default the unnamed portal) + Execute
+    /// (protocol §55.7, Bind). With <paramref name="parameter"/>, one text-format parameter value (<c>$1</c>, UTF-8);
+    /// without, no parameters. Results are text unless <paramref name="resultFormats"/> gives a format code (0 text,
+    /// 1 binary) per result column.
     /// </summary>
-    public static void WriteBindExecute(IBufferWriter<byte> w, string statement, ReadOnlySpan<short> resultFormats = default, string? parameter = null)
+    public static void WriteBindExecute(IBufferWriter<byte> w, string statement, ReadOnlySpan<short> resultFormats = default, string? parameter = null,
+        string portal = "")
     {
+        var pn = Utf8.GetByteCount(portal);
         var n = Utf8.GetByteCount(statement);
         var v = parameter is null ? 0 : 4 + Utf8.GetByteCount(parameter);
-        var bind = 1 + 4 + 1 + n + 1 + 2 + 2 + v + 2 + (2 * resultFormats.Length);
-        var span = w.GetSpan(bind + 10);
+        var bind = 1 + 4 + pn + 1 + n + 1 + 2 + 2 + v + 2 + (2 * resultFormats.Length);
+        var execute = 1 + 4 + pn + 1 + 4;
+        var span = w.GetSpan(bind + execute);
         span[0] = FrontendMessageCode.Bind;
         BinaryPrimitives.WriteInt32BigEndian(span[1..], bind - 1);
-        span[5] = 0; // unnamed portal
-        Utf8.GetBytes(statement, span[6..]);
-        var p = 6 + n;
+        var p = 5 + Utf8.GetBytes(portal, span[5..]);
+        span[p++] = 0;
+        p += Utf8.GetBytes(statement, span[p..]);
         span[p++] = 0;
         BinaryPrimitives.WriteInt16BigEndian(span[p..], 0); // parameter format codes: all text
         p += 2;
@@ -305,10 +314,11 @@ internal static class MessageWriter
 
         var e = span[bind..];
         e[0] = FrontendMessageCode.Execute;
-        BinaryPrimitives.WriteInt32BigEndian(e[1..], 9); // length + portal "" + max rows
-        e[5] = 0;
-        BinaryPrimitives.WriteInt32BigEndian(e[6..], 0);
-        w.Advance(bind + 10);
+        BinaryPrimitives.WriteInt32BigEndian(e[1..], execute - 1); // length + portal + max rows
+        Utf8.GetBytes(portal, e[5..]);
+        e[5 + pn] = 0;
+        BinaryPrimitives.WriteInt32BigEndian(e[(6 + pn)..], 0); // all rows
+        w.Advance(bind + execute);
     }
 
     /// <summary>CancelRequest packet (16 bytes).</summary>
