@@ -49,7 +49,16 @@ internal sealed partial class ProxySession : IAsyncDisposable
         _options = options;
         _logger = logger;
         _engine = server.NextEngine();
-        _clientStream = _engine?.Attach(clientSocket) ?? new NetworkStream(clientSocket, ownsSocket: false);
+        try
+        {
+            _clientStream = _engine?.Attach(clientSocket) ?? new NetworkStream(clientSocket, ownsSocket: false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // epoll refused the socket (out of memory) or the host is stopping: this session uses .NET's sockets
+            _engine = null;
+            _clientStream = new NetworkStream(clientSocket, ownsSocket: false);
+        }
         ProcessId = RandomNumberGenerator.GetInt32(1, int.MaxValue);
         SecretKey = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
     }
