@@ -9,8 +9,8 @@ using Sequin.Proxy.Writes;
 namespace Sequin.Proxy;
 
 /// <summary>
-/// Upstream-set values (docs/proxy.md "Upstream-set values", ADR 0012): after the upstream accepted a statement's
-/// changes, the written records are read back (one request per table) and every synced column is written into the
+/// Upstream-set values (docs/proxy.md "Upstream-set values", ADR 0012, ADR 0013): the written records are read back
+/// with the write itself (one upstream request per table and operation) and every synced column is written into the
 /// rows before the commit — CreatedDate, SystemModstamp, defaults, formulas — so the committed row and the
 /// statement's RETURNING rows equal the upstream record. A failed read-back never fails the statement: the upstream
 /// write persisted, so it commits with the ids alone and warns.
@@ -26,41 +26,22 @@ internal sealed partial class ProxySession
         public List<SyncedTable> Tables { get; } = [];
 
         public string? Failure { get; set; }
-    }
 
-    private async Task<ReadBackResult> ReadBackAsync(AppliedChanges applied, CancellationToken ct)
-    {
-        var result = new ReadBackResult();
-        if (applied.Written.Count == 0)
+        /// <summary>Adds what one write group read back: its records (merged per table) or why it could not.</summary>
+        public void Add(SyncedTable table, IReadOnlyList<UpstreamRecord> records, string? failure)
         {
-            return result;
-        }
-
-        var writer = _server.UpstreamWriter;
-        foreach (var group in applied.Written.GroupBy(w => w.Table.Oid))
-        {
-            var table = group.First().Table;
-            var ids = group.Select(w => w.Id).Distinct(StringComparer.Ordinal).ToList();
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(_options.UpstreamTimeoutSeconds));
-            try
+            if (failure is not null)
             {
-                var records = await writer.ReadBackAsync(table, ids, timeout.Token);
-                if (records.Count > 0)
-                {
-                    result.Records[table.Oid] = (table, records);
-                }
+                Tables.Add(table);
+                Failure = (Failure is null ? "" : Failure + "; ") + $"{table.Schema}.{table.Name}: {failure}";
+                return;
             }
-            catch (Exception e) when (!ct.IsCancellationRequested)
+
+            if (records.Count > 0)
             {
-                // The upstream write persisted whatever happens here: keep the ids, commit, warn.
-                result.Tables.Add(table);
-                var reason = e is OperationCanceledException ? $"no answer within {_options.UpstreamTimeoutSeconds} s" : e.Message;
-                result.Failure = (result.Failure is null ? "" : result.Failure + "; ") + $"{table.Schema}.{table.Name}: {reason}";
+                Records[table.Oid] = Records.TryGetValue(table.Oid, out var earlier) ? (table, [.. earlier.Records, .. records]) : (table, records);
             }
         }
-
-        return result;
     }
 
     /// <summary>The temporary ids of inserted rows replaced by the upstream's, one UPDATE per table.</summary>

@@ -130,7 +130,7 @@ internal sealed partial class ProxySession
                     await writer.FlushAsync(ct);
                 }
 
-                var (status, _) = await BeginTakeoverAsync(ct, simpleQuery: true);
+                var (status, _) = await BeginTakeoverAsync(ct);
                 await HandleSimpleWriteAsync(sql, status, ct);
                 return false;
             }
@@ -243,12 +243,14 @@ internal sealed partial class ProxySession
 
     // ---------------------------------------------------------------- takeover
 
-    private async Task<(TransactionStatus Status, bool ErrorSeen)> BeginTakeoverAsync(CancellationToken ct, bool simpleQuery = false)
+    private async Task<(TransactionStatus Status, bool ErrorSeen)> BeginTakeoverAsync(CancellationToken ct)
     {
-        if (simpleQuery && !_extendedSinceSync && Interlocked.Read(ref _clientZsSeen) == _clientSyncsSent)
+        if (!_extendedSinceSync && Interlocked.Read(ref _clientZsSeen) == _clientSyncsSent)
         {
-            // Everything the client sent has been answered: the status is known and the backend is idle, so the
-            // proxy can take it over without the round trip of its own Sync.
+            // Everything the client sent has been answered (a simple Query, or the Bind of a prepared write right after
+            // a Sync, as `pgbench -M prepared` and most drivers send it): the backend is idle and no error is pending, so
+            // the proxy takes it over without the round trip of its own Sync. The status is read under the lock the
+            // backend pump holds while it handles a ReadyForQuery, so it is that of the last one.
             await _clientOutLock.WaitAsync(ct);
             _takeover = true;
             _clientOutLock.Release();
@@ -615,7 +617,7 @@ internal sealed partial class ProxySession
 
             // The upstream's values (ids included) written back and the wrapper closed in one round trip (an error
             // skips the rest). The write-back's own capture rows are deleted by the disarm, so it is never sent upstream.
-            var readBack = await ReadBackAsync(applied, ct);
+            var readBack = applied.ReadBack;
             var writeBack = new WriteBack(readBack.Records, results);
             var close = new List<InternalStatement>(DisarmCaptureSql.Select(sql => (InternalStatement)sql)) { outer ? "commit" : "release savepoint sequin_write" };
             if (readBack.Records.Count == 0)
@@ -813,8 +815,8 @@ internal sealed partial class ProxySession
     {
         public List<(SyncedTable Table, string OldId, string NewId)> IdMap { get; } = [];
 
-        /// <summary>Inserted and updated rows by upstream id: what the write-back reads back.</summary>
-        public List<(SyncedTable Table, string Id)> Written { get; } = [];
+        /// <summary>The inserted and updated records as the upstream holds them now (read back with the write).</summary>
+        public ReadBackResult ReadBack { get; } = new();
         public List<string> Ids { get; } = [];
         public List<string> Descriptions { get; } = [];
         public List<string> AppliedBefore { get; } = [];
@@ -856,7 +858,20 @@ internal sealed partial class ProxySession
                 timeout.CancelAfter(TimeSpan.FromSeconds(_options.UpstreamTimeoutSeconds));
                 try
                 {
-                    outcome = await writer.ApplyAsync(new UpstreamWriteBatch(table, op, rows), timeout.Token);
+                    // Inserts and updates are written and read back in one call (one upstream request, ADR 0013).
+                    if (op == UpstreamOperation.Delete)
+                    {
+                        outcome = await writer.ApplyAsync(new UpstreamWriteBatch(table, op, rows), timeout.Token);
+                    }
+                    else
+                    {
+                        var both = await writer.ApplyAndReadBackAsync(new UpstreamWriteBatch(table, op, rows), timeout.Token);
+                        outcome = both.Write;
+                        if (outcome.Rejection is null)
+                        {
+                            result.ReadBack.Add(table, both.Records, both.ReadBackFailure);
+                        }
+                    }
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
@@ -886,10 +901,6 @@ internal sealed partial class ProxySession
                 }
 
                 result.Ids.Add(newId);
-                if (op != UpstreamOperation.Delete)
-                {
-                    result.Written.Add((table, newId));
-                }
 
                 var description = $"[{source}] {table.ObjectName ?? table.Name} {op.ToString().ToLowerInvariant()} {newId}";
                 result.Descriptions.Add(description);

@@ -56,6 +56,39 @@ public interface ISourceConnector : IAsyncDisposable
         Task.FromException<IReadOnlyList<SourceRecord>>(new NotSupportedException($"{Kind} connectors cannot read records by id"));
 
     /// <summary>
+    /// Creates or updates a batch (as <see cref="WriteAsync"/>) and reads the written records back (as
+    /// <see cref="ReadRecordsAsync"/> with <paramref name="read"/>), in as few requests as the source allows — Salesforce:
+    /// ONE Composite request per chunk that chains the sObject Collections save and the retrieve of the same ids, one API
+    /// call. The write is what counts: a read that fails after a successful write is reported in
+    /// <see cref="WriteAndReadResult.ReadFailure"/>, never by rolling the write back or throwing. Failures of the write
+    /// itself throw exactly as <see cref="WriteAsync"/> does. Deletes are refused (nothing to read back).
+    /// The default writes, then reads with a second request.
+    /// </summary>
+    async Task<WriteAndReadResult> WriteAndReadAsync(WriteBatch batch, ReadRequest read, CancellationToken cancellationToken)
+    {
+        if (batch.Operation == WriteOperation.Delete)
+        {
+            throw new ArgumentException("a delete has nothing to read back; use WriteAsync", nameof(batch));
+        }
+
+        var results = await WriteAsync(batch, cancellationToken);
+        if (results.Any(r => !r.Success) || read.Fields.Count == 0)
+        {
+            return new WriteAndReadResult(results, results.All(r => r.Success) ? [] : null, null);
+        }
+
+        try
+        {
+            var ids = results.Select(r => r.Id).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+            return new WriteAndReadResult(results, await ReadRecordsAsync(read, ids, cancellationToken), null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new WriteAndReadResult(results, null, e is OperationCanceledException ? "the read-back did not answer in time" : e.Message);
+        }
+    }
+
+    /// <summary>
     /// About how many records <paramref name="objectName"/> has now (Salesforce <c>SELECT COUNT()</c>), for backfill
     /// progress; null when the source cannot tell cheaply. Never required for correctness.
     /// </summary>

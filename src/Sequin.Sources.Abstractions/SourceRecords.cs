@@ -89,3 +89,12 @@ public sealed record WriteError(string Code, string Message, IReadOnlyList<strin
 /// <param name="Success">Whether the record was written.</param>
 /// <param name="Errors">Why not (empty on success).</param>
 public sealed record WriteResult(string? Id, bool Success, IReadOnlyList<WriteError> Errors);
+
+/// <summary>
+/// Outcome of <see cref="ISourceConnector.WriteAndReadAsync"/>: one <see cref="WriteResult"/> per input record, in
+/// input order, and — when every record was written — the written records as the source now holds them
+/// (<see cref="Records"/>, parsed as <see cref="ISourceConnector.ReadRecordsAsync"/> parses them). When the write
+/// succeeded but the read failed, <see cref="Records"/> is null and <see cref="ReadFailure"/> says why; the write
+/// stands either way.
+/// </summary>
+public sealed record WriteAndReadResult(IReadOnlyList<WriteResult> Results, IReadOnlyList<SourceRecord>? Records, string? ReadFailure);

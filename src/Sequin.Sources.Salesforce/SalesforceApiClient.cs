@@ -267,7 +267,7 @@ internal sealed partial class SalesforceApiClient(
         await Task.Delay(delay, time, cancellationToken);
     }
 
-    private static (string Code, string Message) ParseError(ReadOnlySpan<byte> body, int status)
+    internal static (string Code, string Message) ParseError(ReadOnlySpan<byte> body, int status)
     {
         try
         {

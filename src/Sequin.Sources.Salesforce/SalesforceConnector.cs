@@ -233,6 +233,133 @@ internal sealed partial class SalesforceConnector(SalesforceApiClient api, Sales
 
     private const int RetrieveBatch = 2000;
 
+    /// <summary>
+    /// One Composite request per chunk of <see cref="ConnectorLimits.MaxWriteBatch"/>: the sObject Collections save
+    /// (allOrNone within the chunk) and the sObject Collections retrieve of the same ids (<c>@{write[i].id}</c>), one API
+    /// call. The composite itself runs with <c>allOrNone: false</c>: with true, a failed retrieve (a field deleted
+    /// upstream since the describe, say) would roll the accepted write back; the write is what the caller asked for,
+    /// the read-back only refreshes values, so its failure is reported, not fatal (docs/adr/0013).
+    /// </summary>
+    public async Task<WriteAndReadResult> WriteAndReadAsync(WriteBatch batch, ReadRequest read, CancellationToken cancellationToken)
+    {
+        if (batch.Operation == WriteOperation.Delete)
+        {
+            throw new ArgumentException("a delete has nothing to read back; use WriteAsync", nameof(batch));
+        }
+
+        var plan = read.Fields.Count == 0 ? null : QueryPlan.For(read, await GetDescribeAsync(read.Object, cancellationToken), includeDeleted: false);
+        var create = batch.Operation == WriteOperation.Create;
+        var writeMethod = create ? "POST" : "PATCH";
+        var writeUrl = $"{api.ApiBase}/composite/sobjects";
+        var retrieveUrl = plan is null ? null : $"{api.ApiBase}/composite/sobjects/{Uri.EscapeDataString(plan.Object)}";
+        var results = new List<WriteResult>(batch.Records.Count);
+        List<SourceRecord>? records = [];
+        string? readFailure = null;
+        foreach (var chunk in batch.Records.Chunk(limits.MaxWriteBatch))
+        {
+            var body = CompositeBody(writeMethod, writeUrl, CollectionBody(batch.Object, batch.Operation, chunk), retrieveUrl, plan?.SelectNames, chunk.Length);
+            using var response = await api.SendAsync(HttpMethod.Post, $"{api.ApiBase}/composite",
+                () => new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } }, idempotent: !create, cancellationToken);
+            if (response.Body?.RootElement is not { ValueKind: JsonValueKind.Object } root || !root.TryGetProperty("compositeResponse", out var subs)
+                || subs.ValueKind != JsonValueKind.Array || subs.GetArrayLength() != (plan is null ? 1 : 2))
+            {
+                throw new SourceException("Salesforce Composite: expected one response per subrequest", "MALFORMED_RESPONSE", 200);
+            }
+
+            var (writeStatus, writeBody) = Subresponse(subs[0]);
+            if (writeStatus is < 200 or > 299)
+            {
+                // As the same request sent on its own would fail (SalesforceApiClient.SendAsync).
+                var (code, text) = SalesforceApiClient.ParseError(writeBody is { } e ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(e) : [], writeStatus);
+                throw new SourceException($"Salesforce {writeMethod} {writeUrl} failed: {writeStatus} {code}: {text}", code, writeStatus);
+            }
+
+            var written = ParseSaveResults(writeBody, chunk.Length);
+            results.AddRange(written);
+            if (plan is null || records is null || written.Any(r => !r.Success))
+            {
+                continue;
+            }
+
+            var (readStatus, readBody) = Subresponse(subs[1]);
+            var raw = readBody is { } r ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(r) : [];
+            if (readStatus is < 200 or > 299)
+            {
+                var (code, text) = SalesforceApiClient.ParseError(raw, readStatus);
+                readFailure = $"Salesforce POST {retrieveUrl} failed: {readStatus} {code}: {text}";
+                records = null;
+                continue;
+            }
+
+            try
+            {
+                records.AddRange(ParseRetrieved(raw, plan).Records);
+            }
+            catch (JsonException e)
+            {
+                readFailure = $"Salesforce POST {retrieveUrl}: malformed JSON in the {readStatus} response: {e.Message}";
+                records = null;
+            }
+        }
+
+        return new WriteAndReadResult(results, results.All(r => r.Success) ? records : null, results.All(r => r.Success) ? readFailure : null);
+
+        static (int Status, JsonElement? Body) Subresponse(JsonElement sub) =>
+            (sub.TryGetProperty("httpStatusCode", out var s) && s.TryGetInt32(out var status) ? status : 0,
+                sub.TryGetProperty("body", out var b) && b.ValueKind != JsonValueKind.Null ? b : null);
+    }
+
+    /// <summary>
+    /// <c>{"allOrNone":false,"compositeRequest":[{write},{retrieve}]}</c>: the save with its sObject Collections body, then
+    /// (when fields are asked for) <c>POST composite/sobjects/{Type}</c> with <c>{"ids":["@{write[0].id}",…],"fields":[…]}</c>.
+    /// </summary>
+    private static byte[] CompositeBody(string writeMethod, string writeUrl, byte[] writeBody, string? retrieveUrl, string[]? fields, int count)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("allOrNone", false);
+            w.WriteStartArray("compositeRequest");
+            w.WriteStartObject();
+            w.WriteString("method", writeMethod);
+            w.WriteString("url", writeUrl);
+            w.WriteString("referenceId", "write");
+            w.WritePropertyName("body");
+            w.WriteRawValue(writeBody, skipInputValidation: true);
+            w.WriteEndObject();
+            if (retrieveUrl is not null)
+            {
+                w.WriteStartObject();
+                w.WriteString("method", "POST");
+                w.WriteString("url", retrieveUrl);
+                w.WriteString("referenceId", "read");
+                w.WriteStartObject("body");
+                w.WriteStartArray("ids");
+                for (var i = 0; i < count; i++)
+                {
+                    w.WriteStringValue($"@{{write[{i}].id}}");
+                }
+
+                w.WriteEndArray();
+                w.WriteStartArray("fields");
+                foreach (var field in fields!)
+                {
+                    w.WriteStringValue(field);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return stream.ToArray();
+    }
+
     private static byte[] RetrieveBody(string[] ids, string[] fields)
     {
         using var stream = new MemoryStream();
@@ -381,15 +508,17 @@ internal sealed partial class SalesforceConnector(SalesforceApiClient api, Sales
         }
     }
 
-    private static IEnumerable<WriteResult> ParseSaveResults(JsonDocument? body, int expected)
+    private static IEnumerable<WriteResult> ParseSaveResults(JsonDocument? body, int expected) => ParseSaveResults(body?.RootElement, expected);
+
+    private static List<WriteResult> ParseSaveResults(JsonElement? body, int expected)
     {
-        if (body is null || body.RootElement.ValueKind != JsonValueKind.Array || body.RootElement.GetArrayLength() != expected)
+        if (body is not { ValueKind: JsonValueKind.Array } array || array.GetArrayLength() != expected)
         {
             throw new SourceException($"Salesforce sObject Collections: expected {expected} save results", "MALFORMED_RESPONSE", 200);
         }
 
         var results = new List<WriteResult>(expected);
-        foreach (var r in body.RootElement.EnumerateArray())
+        foreach (var r in array.EnumerateArray())
         {
             var errors = new List<WriteError>();
             if (r.TryGetProperty("errors", out var es) && es.ValueKind == JsonValueKind.Array)

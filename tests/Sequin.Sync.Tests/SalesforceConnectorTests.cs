@@ -185,6 +185,93 @@ public sealed class SalesforceConnectorTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Write + read-back in one Composite request (the proxy's write path, ADR 0013): the save results, the records as a
+    /// backfill reads them, one API call per chunk; then an update the same way.
+    /// </summary>
+    [Fact]
+    public async Task WriteAndRead_CreateAndUpdate_ReadBackInOneApiCall()
+    {
+        var (org, connector, _) = Connect(new SandboxSeedSpec { Accounts = 1 });
+        var contact = await connector.DescribeObjectAsync("Contact", default);
+        var request = new ReadRequest("Contact", [contact.Find("LastName")!, contact.Find("Title")!, contact.Find("CreatedDate")!]);
+        await connector.EstimateCountAsync("Contact", default);
+        var usedBefore = connector.Usage!.Used;
+
+        var created = await connector.WriteAndReadAsync(new WriteBatch("Contact", WriteOperation.Create,
+            [.. Enumerable.Range(0, 3).Select(i => new WriteRecord(null, new Dictionary<string, object?> { ["LastName"] = $"Both {i}" }))]), request, default);
+
+        connector.Usage!.Used.ShouldBe(usedBefore + 1);
+        created.ReadFailure.ShouldBeNull();
+        created.Results.ShouldAllBe(r => r.Success);
+        var ids = created.Results.Select(r => r.Id!).ToList();
+        created.Records!.Select(r => r.Id).ShouldBe(ids, ignoreOrder: true);
+        var byId = created.Records!.ToDictionary(r => r.Id);
+        byId[ids[2]].Values[0].ShouldBe("Both 2");
+        byId[ids[0]].Values[2].ShouldBeOfType<DateTime>();
+        (await connector.ReadRecordsAsync(request, ids, default)).Select(r => r.Values).ShouldBe(created.Records!.Select(r => r.Values), ignoreOrder: true);
+
+        var updated = await connector.WriteAndReadAsync(new WriteBatch("Contact", WriteOperation.Update,
+            [new WriteRecord(ids[1], new Dictionary<string, object?> { ["Title"] = "Updated" })]), request, default);
+        updated.Results.Single().Success.ShouldBeTrue();
+        updated.Records!.Single().Values[1].ShouldBe("Updated");
+    }
+
+    /// <summary>A rejected write reads nothing back and carries the errors exactly as <see cref="ISourceConnector.WriteAsync"/> gives them.</summary>
+    [Fact]
+    public async Task WriteAndRead_RejectedWrite_SameErrorsAsWriteAsync_NothingStored()
+    {
+        var (org, connector, _) = Connect(new SandboxSeedSpec { Accounts = 1 });
+        var contact = await connector.DescribeObjectAsync("Contact", default);
+        var before = _server.Sandbox.CountRecords(org.OrgId, "Contact");
+        var batch = new WriteBatch("Contact", WriteOperation.Create,
+            [new WriteRecord(null, new Dictionary<string, object?> { ["LastName"] = "Fine" }),
+                new WriteRecord(null, new Dictionary<string, object?> { ["LastName"] = "Bad", ["Email"] = "pauldune.co" })]);
+
+        var both = await connector.WriteAndReadAsync(batch, new ReadRequest("Contact", [contact.Find("LastName")!]), default);
+        var alone = await connector.WriteAsync(batch, default);
+
+        both.Records.ShouldBeNull();
+        both.ReadFailure.ShouldBeNull();
+        both.Results.Count.ShouldBe(alone.Count);
+        for (var i = 0; i < alone.Count; i++)
+        {
+            both.Results[i].Success.ShouldBe(alone[i].Success);
+            both.Results[i].Errors.SequenceEqual(alone[i].Errors, new ErrorComparer()).ShouldBeTrue();
+        }
+
+        both.Results[1].Errors.Single().Code.ShouldBe("INVALID_EMAIL_ADDRESS");
+        both.Results[1].Errors.Single().Fields.ShouldBe(["Email"]);
+        _server.Sandbox.CountRecords(org.OrgId, "Contact").ShouldBe(before);
+    }
+
+    /// <summary>
+    /// The retrieve half fails (a field the org does not have, as when it was deleted since the describe): the write
+    /// still stands — the Composite runs without allOrNone — and the failure is reported, not thrown.
+    /// </summary>
+    [Fact]
+    public async Task WriteAndRead_RetrieveFails_WriteStands_FailureReported()
+    {
+        var (org, connector, _) = Connect(new SandboxSeedSpec { Accounts = 1 });
+        var before = _server.Sandbox.CountRecords(org.OrgId, "Contact");
+        var gone = new SourceField("Gone__c", "string", FieldKind.Text, IsReference: false, Createable: true, Updateable: true);
+
+        var both = await connector.WriteAndReadAsync(new WriteBatch("Contact", WriteOperation.Create,
+            [new WriteRecord(null, new Dictionary<string, object?> { ["LastName"] = "Stays" })]), new ReadRequest("Contact", [gone]), default);
+
+        both.Results.Single().Success.ShouldBeTrue();
+        both.Records.ShouldBeNull();
+        both.ReadFailure!.ShouldContain("INVALID_FIELD");
+        _server.Sandbox.CountRecords(org.OrgId, "Contact").ShouldBe(before + 1);
+    }
+
+    private sealed class ErrorComparer : IEqualityComparer<WriteError>
+    {
+        public bool Equals(WriteError? x, WriteError? y) => x!.Code == y!.Code && x.Message == y.Message && x.Fields.SequenceEqual(y.Fields);
+
+        public int GetHashCode(WriteError obj) => obj.Code.GetHashCode(StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ExpiredSession_IsRefreshedOnce_AndSaved()
     {

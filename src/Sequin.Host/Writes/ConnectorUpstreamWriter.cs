@@ -38,18 +38,29 @@ internal sealed partial class ConnectorUpstreamWriter(
 
     public int MaxBatchSize(SyncedTable table) => table.Source == "salesforce" ? 200 : 100;
 
-    public async Task<UpstreamWriteResult> ApplyAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken)
+    public async Task<UpstreamWriteResult> ApplyAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken) =>
+        (await WriteAsync(batch, readBack: false, cancellationToken)).Write;
+
+    /// <summary>
+    /// The write and the read-back of every synced column in one connector call (<see cref="ISourceConnector.WriteAndReadAsync"/>:
+    /// Salesforce sends one Composite request). Rejections map exactly as in <see cref="ApplyAsync"/>; a failed read after an
+    /// accepted write comes back as <see cref="UpstreamWriteAndRead.ReadBackFailure"/>.
+    /// </summary>
+    public Task<UpstreamWriteAndRead> ApplyAndReadBackAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken) =>
+        WriteAsync(batch, readBack: batch.Operation != UpstreamOperation.Delete, cancellationToken);
+
+    private async Task<UpstreamWriteAndRead> WriteAsync(UpstreamWriteBatch batch, bool readBack, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(batch.Table.SyncId, out var syncId) || batch.Table.ObjectName is not { } objectName)
         {
-            return Reject(UpstreamErrorKind.Permission, "NOT_A_SYNCED_TABLE",
-                $"{batch.Table.Schema}.{batch.Table.Name} has no Sequin sync metadata; it cannot be written through the proxy");
+            return new(Reject(UpstreamErrorKind.Permission, "NOT_A_SYNCED_TABLE",
+                $"{batch.Table.Schema}.{batch.Table.Name} has no Sequin sync metadata; it cannot be written through the proxy"), []);
         }
 
         var connectionId = await ConnectionOfAsync(syncId, cancellationToken);
         if (connectionId is null)
         {
-            return Reject(UpstreamErrorKind.Permission, "SYNC_NOT_FOUND", "the sync of this table no longer exists");
+            return new(Reject(UpstreamErrorKind.Permission, "SYNC_NOT_FOUND", "the sync of this table no longer exists"), []);
         }
 
         for (var attempt = 0; ; attempt++)
@@ -65,8 +76,21 @@ internal sealed partial class ConnectorUpstreamWriter(
                     UpstreamOperation.Update => WriteOperation.Update,
                     _ => WriteOperation.Delete,
                 };
-                var results = await connector.WriteAsync(new WriteBatch(described.Name, operation, records), cancellationToken);
-                return MapResults(batch, results);
+                var write = new WriteBatch(described.Name, operation, records);
+                var columns = readBack ? ReadColumns(batch.Table, described) : [];
+                if (columns.Count == 0)
+                {
+                    return new(MapResults(batch, await connector.WriteAsync(write, cancellationToken)), []);
+                }
+
+                var both = await connector.WriteAndReadAsync(write, new ReadRequest(described.Name, [.. columns.Select(c => c.Field)]), cancellationToken);
+                var mapped = MapResults(batch, both.Results);
+                if (mapped.Rejection is not null || both.Records is not { } read)
+                {
+                    return new(mapped, [], mapped.Rejection is null ? both.ReadFailure ?? "nothing was read back" : null);
+                }
+
+                return new(mapped, [.. read.Select(record => new UpstreamRecord(record.Id, ColumnsJson(columns, record.Values)))]);
             }
             catch (SourceAuthException) when (attempt == 0)
             {
@@ -75,26 +99,41 @@ internal sealed partial class ConnectorUpstreamWriter(
             }
             catch (SourceAuthException e)
             {
-                return Reject(UpstreamErrorKind.Permission, "INVALID_SESSION_ID", $"the source rejected the stored credentials ({e.Message}); reconnect the source");
+                return new(Reject(UpstreamErrorKind.Permission, "INVALID_SESSION_ID", $"the source rejected the stored credentials ({e.Message}); reconnect the source"), []);
             }
             catch (SourceThrottledException e)
             {
-                return Reject(UpstreamErrorKind.Unavailable, "REQUEST_LIMIT_EXCEEDED", e.Message);
+                return new(Reject(UpstreamErrorKind.Unavailable, "REQUEST_LIMIT_EXCEEDED", e.Message), []);
             }
             catch (SourceException e)
             {
                 LogWriteFailed(logger, batch.Table.Schema, batch.Table.Name, e.Message);
-                return Reject(UpstreamErrorKind.Unavailable, "UPSTREAM_ERROR", e.Message);
+                return new(Reject(UpstreamErrorKind.Unavailable, "UPSTREAM_ERROR", e.Message), []);
             }
             catch (HttpRequestException e)
             {
-                return Reject(UpstreamErrorKind.Unavailable, "UPSTREAM_UNREACHABLE", e.Message);
+                return new(Reject(UpstreamErrorKind.Unavailable, "UPSTREAM_UNREACHABLE", e.Message), []);
             }
             catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return Reject(UpstreamErrorKind.Timeout, "UPSTREAM_TIMEOUT", "the source did not answer in time");
+                return new(Reject(UpstreamErrorKind.Timeout, "UPSTREAM_TIMEOUT", "the source did not answer in time"), []);
             }
         }
+    }
+
+    /// <summary>Every synced column (but the id) whose field the source still describes, with that field.</summary>
+    private static List<(string Column, SourceField Field)> ReadColumns(SyncedTable table, SourceObject described)
+    {
+        var columns = new List<(string Column, SourceField Field)>();
+        foreach (var (column, fieldName) in table.ColumnFields)
+        {
+            if (column != "id" && described.Find(fieldName) is { } field && !string.Equals(field.Name, described.IdField, StringComparison.OrdinalIgnoreCase))
+            {
+                columns.Add((column, field));
+            }
+        }
+
+        return columns;
     }
 
     /// <summary>
@@ -127,15 +166,7 @@ internal sealed partial class ConnectorUpstreamWriter(
     {
         var (connector, _) = await ConnectorAsync(connectionId, cancellationToken);
         var described = await _described.GetOrAdd((connectionId, objectName), key => connector.DescribeObjectAsync(key.Object, CancellationToken.None));
-        var columns = new List<(string Column, SourceField Field)>();
-        foreach (var (column, fieldName) in table.ColumnFields)
-        {
-            if (column != "id" && described.Find(fieldName) is { } field && !string.Equals(field.Name, described.IdField, StringComparison.OrdinalIgnoreCase))
-            {
-                columns.Add((column, field));
-            }
-        }
-
+        var columns = ReadColumns(table, described);
         if (columns.Count == 0)
         {
             return [];

@@ -147,7 +147,39 @@ public interface IUpstreamWriter
     /// what it has and warns (the upstream write already persisted).
     /// </summary>
     Task<IReadOnlyList<UpstreamRecord>> ReadBackAsync(SyncedTable table, IReadOnlyList<string> ids, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="ApplyAsync"/> and <see cref="ReadBackAsync"/> of the written rows together, for inserts and updates —
+    /// one upstream request where the source allows it (Salesforce: one Composite request, ADR 0013). A read-back that
+    /// fails after an accepted write is reported in <see cref="UpstreamWriteAndRead.ReadBackFailure"/>, never as a
+    /// rejection: the write persisted. Throws only on cancellation of the write. The default calls the two in turn.
+    /// </summary>
+    async Task<UpstreamWriteAndRead> ApplyAndReadBackAsync(UpstreamWriteBatch batch, CancellationToken cancellationToken)
+    {
+        var write = await ApplyAsync(batch, cancellationToken);
+        if (write.Rejection is not null || batch.Operation == UpstreamOperation.Delete || write.Rows is not { Count: > 0 } rows)
+        {
+            return new UpstreamWriteAndRead(write, []);
+        }
+
+        try
+        {
+            var ids = rows.Select(r => r.Id).Distinct(StringComparer.Ordinal).ToList();
+            return new UpstreamWriteAndRead(write, await ReadBackAsync(batch.Table, ids, cancellationToken));
+        }
+        catch (Exception e)
+        {
+            // The write persisted whatever happens here (a timeout included): keep its result, report the read.
+            return new UpstreamWriteAndRead(write, [], e is OperationCanceledException ? "no answer in time" : e.Message);
+        }
+    }
 }
+
+/// <summary>
+/// Outcome of <see cref="IUpstreamWriter.ApplyAndReadBackAsync"/>: the write's result and, when it was accepted, the
+/// records read back (empty when nothing could be read) or why they could not be (<see cref="ReadBackFailure"/>).
+/// </summary>
+public sealed record UpstreamWriteAndRead(UpstreamWriteResult Write, IReadOnlyList<UpstreamRecord> Records, string? ReadBackFailure = null);
 
 /// <summary>Default writer until a connector adapter is registered: every write is refused with 08006.</summary>
 internal sealed class UnconfiguredUpstreamWriter : IUpstreamWriter

@@ -225,6 +225,60 @@ test('allOrNone rolls back the whole batch and names the culprit', async () => {
   assert.equal((await conn.query('SELECT COUNT() FROM Contact')).totalSize, before);
 });
 
+test('composite chains a collections create and a retrieve of the new ids in one API call', async () => {
+  const conn = await connect();
+  const base = `/services/data/v${VERSION}`;
+  const name = `Composite ${Date.now()}`;
+  await conn.limits();
+  const usedBefore = conn.limitInfo.apiUsage.used;
+  const result = await conn.requestPost(`${base}/composite`, {
+    allOrNone: false,
+    compositeRequest: [
+      { method: 'POST', url: `${base}/composite/sobjects`, referenceId: 'write',
+        body: { allOrNone: true, records: [
+          { attributes: { type: 'Account' }, Name: `${name} A` },
+          { attributes: { type: 'Account' }, Name: `${name} B` }] } },
+      { method: 'POST', url: `${base}/composite/sobjects/Account`, referenceId: 'read',
+        body: { ids: ['@{write[0].id}', '@{write[1].id}'], fields: ['Id', 'Name', 'CreatedDate', 'SystemModstamp'] } },
+    ],
+  });
+  assert.equal(conn.limitInfo.apiUsage.used, usedBefore + 1);
+  const [write, read] = result.compositeResponse;
+  assert.equal(write.httpStatusCode, 200);
+  assert.equal(read.httpStatusCode, 200);
+  assert.equal(read.referenceId, 'read');
+  const ids = write.body.map((r) => r.id);
+  assert.deepEqual(read.body.map((r) => r.Id), ids);
+  assert.deepEqual(read.body.map((r) => r.Name), [`${name} A`, `${name} B`]);
+  assert.ok(read.body.every((r) => r.CreatedDate && r.SystemModstamp));
+  // The sandbox's real state, read back through the ordinary API.
+  const stored = await conn.query(`SELECT Id FROM Account WHERE Name LIKE '${name}%'`);
+  assert.deepEqual(stored.records.map((r) => r.Id).sort(), [...ids].sort());
+});
+
+test('composite with allOrNone rolls every subrequest back and names the culprit', async () => {
+  const conn = await connect();
+  const base = `/services/data/v${VERSION}`;
+  const name = `Halted ${Date.now()}`;
+  const result = await conn.requestPost(`${base}/composite`, {
+    allOrNone: true,
+    compositeRequest: [
+      { method: 'POST', url: `${base}/sobjects/Account`, referenceId: 'acct', body: { Name: name } },
+      { method: 'POST', url: `${base}/sobjects/Contact`, referenceId: 'bad',
+        body: { LastName: name, Email: 'pauldune.co', AccountId: '@{acct.id}' } },
+    ],
+  });
+  const [acct, bad] = result.compositeResponse;
+  assert.equal(acct.httpStatusCode, 400);
+  assert.equal(acct.body[0].errorCode, 'PROCESSING_HALTED');
+  assert.equal(bad.httpStatusCode, 400);
+  assert.equal(bad.body[0].errorCode, 'INVALID_EMAIL_ADDRESS');
+  assert.equal((await conn.query(`SELECT COUNT() FROM Account WHERE Name = '${name}'`)).totalSize, 0);
+  assert.equal((await conn.query(`SELECT COUNT() FROM Contact WHERE LastName = '${name}'`)).totalSize, 0);
+  await assert.rejects(conn.requestPost(`${base}/composite`, { compositeRequest: [{ method: 'GET', url: `${base}/limits` }] }),
+    (err) => err.name === 'JSON_PARSER_ERROR' && /referenceId/.test(err.message));
+});
+
 test('errors surface with Salesforce error names', async () => {
   const conn = await connect();
   await assert.rejects(conn.sobject('Contact').create({ LastName: 'X', Email: 'pauldune.co' }),

@@ -10,7 +10,7 @@ using Sequin.Sandbox.Salesforce.Writes;
 namespace Sequin.Sandbox.Salesforce.Http;
 
 /// <summary>The REST API under <c>/services/data/</c> (Salesforce REST API Developer Guide, "Resources").</summary>
-internal static class RestEndpoints
+internal static partial class RestEndpoints
 {
     /// <summary>sObject Collections accept at most 200 records per request.</summary>
     public const int CollectionLimit = 200;
@@ -42,6 +42,7 @@ internal static class RestEndpoints
         api.MapDelete("/composite/sobjects", CollectionDelete);
         api.MapPost("/composite/sobjects/{type}", (HttpContext h, string type) => CollectionRetrieveAsync(h, type, sandbox));
         api.MapGet("/composite/sobjects/{type}", (HttpContext h, string type) => CollectionRetrieveAsync(h, type, sandbox));
+        api.MapPost("/composite", Task<IResult> (HttpContext h) => CompositeAsync(h, sandbox));
         // Known resources answer other methods with 405 and the allowed list, as Salesforce does.
         MethodNotAllowed(api, "/sobjects/{type}", ["PUT", "PATCH", "DELETE"], "GET,POST,HEAD");
         MethodNotAllowed(api, "/sobjects/{type}/{id}", ["PUT", "POST"], "GET,PATCH,DELETE,HEAD");

@@ -92,6 +92,29 @@ internal sealed class Table(ObjectDef type)
         }
     }
 
+    /// <summary>
+    /// Takes back a record <see cref="Append"/> added (a rolled-back composite request): its slot becomes empty, as after
+    /// a purge, so readers skip it. Returns false when the slot no longer holds that record.
+    /// </summary>
+    public bool Remove(Record appended)
+    {
+        if (!_index.TryGetValue(appended.Id, out var slot) || _rows[slot] != appended)
+        {
+            return false;
+        }
+        _rows[slot] = null;
+        _index.TryRemove(appended.Id, out _);
+        if (appended.IsDeleted)
+        {
+            DeletedCount--;
+        }
+        else
+        {
+            LiveCount--;
+        }
+        return true;
+    }
+
     public void Replace(Record current, Record next)
     {
         var slot = _index[current.Id];

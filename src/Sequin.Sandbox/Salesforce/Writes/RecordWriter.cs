@@ -19,6 +19,12 @@ internal sealed record WriteRequest(ObjectDef? Type, string? Id, JsonElement Fie
 /// </summary>
 internal static partial class RecordWriter
 {
+    /// <summary>
+    /// The undo log of the composite request running in this async flow (null outside one): every commit below records
+    /// the version it replaced, so a composite with allOrNone can roll back all its subrequests.
+    /// </summary>
+    public static readonly AsyncLocal<UndoLog?> CurrentUndo = new();
+
     [GeneratedRegex(@"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")]
     private static partial Regex EmailPattern();
 
@@ -323,6 +329,7 @@ internal static partial class RecordWriter
         {
             table.Replace(current, next);
         }
+        CurrentUndo.Value?.Add(table, current, next);
         return SaveResult.Ok(next.Id);
     }
 
@@ -338,7 +345,9 @@ internal static partial class RecordWriter
         {
             values[deleted.Ordinal] = true;
         }
-        org.Table(type).Replace(current, new Record(type, values, isDeleted: true, deletedDate: stamp));
+        var next = new Record(type, values, isDeleted: true, deletedDate: stamp);
+        org.Table(type).Replace(current, next);
+        CurrentUndo.Value?.Add(org.Table(type), current, next);
         return SaveResult.Ok(current.Id);
     }
 
