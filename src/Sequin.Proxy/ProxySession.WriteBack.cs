@@ -57,9 +57,9 @@ internal sealed partial class ProxySession
     /// <summary>
     /// The sync polls while the proxy writes: a record this statement created upstream may already have been copied
     /// into the table by a poll (under its upstream id, next to the row with the temporary id) before the write-back.
-    /// That copy is deleted first, so the write-back does not fail on the primary key; the statement's own row
-    /// takes its place with the same or newer values. (A copy the sync has not committed yet makes the write-back
-    /// wait for it and then fail: the read-back's savepoint falls back to this path once more, which then sees it.)
+    /// The write-back then fails on the primary key (23505; a copy the sync has not committed yet makes it wait for
+    /// that commit first), and runs again with that copy deleted first: the statement's own row takes its place with
+    /// the same or newer values.
     /// </summary>
     // Turns the delete tombstones off for the proxy's own delete and back to whatever the client had (no result rows).
     private const string SuspendTombstonesSql = "do $$ begin perform set_config('sequin.tombstones_saved', " +
@@ -103,9 +103,10 @@ internal sealed partial class ProxySession
 
         public bool HasRows => _rows.Count > 0;
 
-        public IEnumerable<InternalStatement> Statements(List<(SyncedTable Table, string OldId, string NewId)> idMap)
+        /// <summary>The write-back statements; with <paramref name="dropSyncCopies"/>, the sync's copies of created records are dropped first.</summary>
+        public IEnumerable<InternalStatement> Statements(List<(SyncedTable Table, string OldId, string NewId)> idMap, bool dropSyncCopies)
         {
-            foreach (var statement in DropSyncCopies(idMap))
+            foreach (var statement in dropSyncCopies ? DropSyncCopies(idMap) : [])
             {
                 yield return statement;
             }

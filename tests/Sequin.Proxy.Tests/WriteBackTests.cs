@@ -293,8 +293,10 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
     {
         await using var client = await LoginAsync();
         var name = Unique("wbc");
+        var copied = false;
         proxy.Upstream.BeforeReadBack = async (table, ids) =>
         {
+            copied = true;
             await using var sync = await proxy.OpenDirectAsync();
             await using var copy = new NpgsqlCommand(
                 $"set sequin.origin = 'sync'; insert into salesforce.account (id, name) values ('{ids[0]}', '{name}')", sync);
@@ -312,6 +314,7 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
             proxy.Upstream.BeforeReadBack = null;
         }
 
+        copied.ShouldBeTrue(); // the sync's copy existed before the write-back (which then fails on the key once)
         (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
         await using var direct = await proxy.OpenDirectAsync();
         async Task<long> TombstonesAsync()
