@@ -15,21 +15,20 @@ namespace Sequin.Proxy;
 /// </summary>
 internal sealed partial class ProxySession
 {
-    // ADR 0007's per-session capture table, created once per session under a parked name. A wrapped statement
-    // renames it to pg_temp.sequin_capture (a catalog update, far cheaper than creating a table per statement)
-    // and renames it back before COMMIT/RELEASE; a rollback undoes the rename by itself. Outside a wrapper no
-    // sequin_capture exists, so a write the proxy did not see fails closed in the capture trigger (42501).
-    private const string CreateParkedCaptureSql =
-        "create temp table if not exists sequin_capture_parked (seq bigserial, table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb)";
+    // The session's capture table (ADR 0007), created at its first write. The capture trigger records into it only
+    // while the proxy has armed it with a transaction-local setting (ADR 0012): any write the proxy did not wrap fails
+    // closed, and the arming ends with the transaction even when the client's own messages end it.
+    private const string CreateCaptureSql =
+        "create temp table if not exists sequin_capture (seq bigserial, table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb)";
 
-    private const string ArmCaptureSql = "alter table pg_temp.sequin_capture_parked rename to sequin_capture";
+    // SET LOCAL (no result row): the wrapper always runs in a transaction block, BEGIN or the client's own.
+    private const string ArmCaptureSql = "set local sequin.capture = 'armed'";
 
-    // Parks the capture table again if a committed transaction left it armed (see the safety net in RunWriteAsync).
-    private const string RepairCaptureSql = "do $$ begin if to_regclass('pg_temp.sequin_capture') is not null then " +
-        "delete from pg_temp.sequin_capture; alter table pg_temp.sequin_capture rename to sequin_capture_parked; end if; end $$";
+    // Clears rows a transaction committed while armed (see the safety net in RunWriteAsync), so no later write reads them.
+    private const string RepairCaptureSql = "delete from pg_temp.sequin_capture";
 
     private static readonly string[] DisarmCaptureSql =
-        ["delete from pg_temp.sequin_capture", "alter table pg_temp.sequin_capture rename to sequin_capture_parked"];
+        ["delete from pg_temp.sequin_capture", "set local sequin.capture = ''"];
 
     private const string TemporaryIdPrefix = "_sequin_tmp_";
 
@@ -555,7 +554,7 @@ internal sealed partial class ProxySession
         // opened is aborted, so the statement cannot run unwrapped.
         var outer = status == TransactionStatus.Idle;
         // The capture is read in the same round trip; if the statement failed, that read fails too and is ignored.
-        WriteInternal(outer ? "begin" : "savepoint sequin_write", CreateParkedCaptureSql, ArmCaptureSql);
+        WriteInternal(outer ? "begin" : "savepoint sequin_write", CreateCaptureSql, ArmCaptureSql);
         writeClientMessages();
         WriteInternal(ReadCaptureSql);
         await _backendOut!.FlushAsync(ct);
@@ -575,8 +574,8 @@ internal sealed partial class ProxySession
             && after != (byte)TransactionStatus.InTransaction)
         {
             // Safety net: the client's own messages ended the transaction the write runs in (a COMMIT or ROLLBACK the
-            // classification did not see, e.g. through a portal bound earlier). Nothing goes upstream; the capture
-            // table is parked again so that later writes still fail closed, and the client is told what happened.
+            // classification did not see). Nothing goes upstream; the arming ended with that transaction, the rows it
+            // captured are cleared so that no later write reads them, and the client is told what happened.
             await InternalAsync(ct, RepairCaptureSql);
             MessageWriter.WriteError(output, "ERROR", SqlState.FeatureNotSupported,
                 "[Sequin] the pipeline ended the transaction of a write to a synced table before the proxy could apply the write upstream",

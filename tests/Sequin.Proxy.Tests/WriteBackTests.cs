@@ -539,7 +539,7 @@ public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClas
         proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name).ShouldBe(1);
 
         // The session is sound afterwards: a direct write attempt (unseen by the proxy) still fails closed.
-        await using var check = new NpgsqlCommand("select to_regclass('pg_temp.sequin_capture') is null", connection);
+        await using var check = new NpgsqlCommand("select coalesce(current_setting('sequin.capture', true), '') = '' and not exists (select from pg_temp.sequin_capture)", connection);
         (await check.ExecuteScalarAsync()).ShouldBe(true);
     }
 
@@ -571,7 +571,7 @@ public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClas
 
         (await CountAsync(name)).ShouldBe(1);
         proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name).ShouldBe(1);
-        RawClient.Rows(await client.SimpleAsync("select to_regclass('pg_temp.sequin_capture') is null")).Single()[0].ShouldBe("t");
+        RawClient.Rows(await client.SimpleAsync("select coalesce(current_setting('sequin.capture', true), '') = '' and not exists (select from pg_temp.sequin_capture)")).Single()[0].ShouldBe("t");
     }
 
     [Fact]
@@ -622,6 +622,6 @@ public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClas
         var ok = Unique("pp");
         await new NpgsqlCommand($"insert into salesforce.account (name) values ('{ok}')", connection).ExecuteNonQueryAsync();
         (await CountAsync(ok)).ShouldBe(1);
-        (await new NpgsqlCommand("select to_regclass('pg_temp.sequin_capture') is null", connection).ExecuteScalarAsync()).ShouldBe(true);
+        (await new NpgsqlCommand("select coalesce(current_setting('sequin.capture', true), '') = '' and not exists (select from pg_temp.sequin_capture)", connection).ExecuteScalarAsync()).ShouldBe(true);
     }
 }

@@ -87,8 +87,15 @@ public sealed class ProvisioningTests
         var e = await Should.ThrowAsync<PostgresException>(() => write.ExecuteNonQueryAsync());
         e.SqlState.ShouldBe("42501");
         e.MessageText.ShouldContain("must go through the Sequin proxy");
+        // The capture table alone is not enough: the proxy arms it (transaction-local) around the statements it wraps.
+        await using var unarmed = new NpgsqlCommand("""
+            create temp table sequin_capture (seq bigserial, table_oid oid not null, op "char" not null, old_row jsonb, new_row jsonb);
+            update salesforce.contact set first_name = 'Eve';
+            """, other);
+        (await Should.ThrowAsync<PostgresException>(() => unarmed.ExecuteNonQueryAsync())).SqlState.ShouldBe("42501");
         await using var temp = new NpgsqlCommand("""
             create temp table sequin_capture (seq bigserial, table_oid oid not null, op "char" not null, old_row jsonb, new_row jsonb);
+            set sequin.capture = 'armed';
             update salesforce.contact set first_name = 'Eve';
             select count(*) from pg_temp.sequin_capture where op = 'U' and new_row ->> 'first_name' = 'Eve'
             """, other);

@@ -4,6 +4,7 @@ namespace Sequin.Sync.Provisioning;
 /// The write-capture contract of ADR 0007 as SQL, in one place, used by provisioning and by the proxy's tests:
 /// the <c>sequin_sync</c> role, the <c>_sequin</c> schema with the capture function (skips the sync engine's own
 /// writes, refuses writes outside the proxy and id changes, records changed rows in <c>pg_temp.sequin_capture</c>
+/// while the proxy has armed it (<c>sequin.capture = 'armed'</c>, transaction-local)
 /// and deleted ids in <c>_sequin.tombstone</c>) and the grant helpers for proxy backend and read-only roles. Idempotent.
 /// </summary>
 public static class CaptureSql
@@ -48,7 +49,9 @@ public static class CaptureSql
           if current_setting('sequin.origin', true) = 'sync' and pg_has_role(session_user, 'sequin_sync', 'member') then
             return null;
           end if;
-          if to_regclass('pg_temp.sequin_capture') is null then
+          -- Armed by the proxy around the statements it wraps (a transaction-local setting, so it never outlives the
+          -- transaction): any write it did not see fails closed here.
+          if current_setting('sequin.capture', true) is distinct from 'armed' or to_regclass('pg_temp.sequin_capture') is null then
             raise exception using errcode = '42501',
               message = format('writes to %I.%I must go through the Sequin proxy', tg_table_schema, tg_table_name),
               hint = 'Connect with the proxy URL from the connection instructions; direct connections are read-only.';
