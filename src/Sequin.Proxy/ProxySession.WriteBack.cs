@@ -61,34 +61,18 @@ internal sealed partial class ProxySession
     /// that commit first), and runs again with that copy deleted first: the statement's own row takes its place with
     /// the same or newer values.
     /// </summary>
-    // Turns the delete tombstones off for the proxy's own delete and back to whatever the client had (no result rows).
-    private const string SuspendTombstonesSql = "do $$ begin perform set_config('sequin.tombstones_saved', " +
-        "coalesce(current_setting('sequin.tombstones', true), ''), true); perform set_config('sequin.tombstones', 'off', true); end $$";
+    /// <summary>
+    /// Puts the capture trigger in write-back mode for the rest of the wrapper: the proxy's own writes (ids and values
+    /// the upstream accepted, dropping a sync's copy of a created record) are neither captured nor tombstoned. The
+    /// disarm that follows ends it; a rollback to an earlier savepoint undoes it.
+    /// </summary>
+    private const string WriteBackModeSql = "set local sequin.capture = 'write-back'";
 
-    private const string RestoreTombstonesSql =
-        "do $$ begin perform set_config('sequin.tombstones', current_setting('sequin.tombstones_saved', true), true); end $$";
-
-    private static IEnumerable<InternalStatement> DropSyncCopies(IEnumerable<(SyncedTable Table, string OldId, string NewId)> idMap)
-    {
-        var any = false;
-        foreach (var (table, ids) in idMap.GroupBy(p => p.Table.Oid).Select(g => (g.First().Table, g.Select(p => Literal(p.NewId)).ToList())))
-        {
-            if (!any)
-            {
-                // The record exists upstream: its copy must not leave a delete tombstone (ADR 0007), or the sync would
-                // drop the record's next read as a raced, pre-delete version.
-                yield return SuspendTombstonesSql;
-                any = true;
-            }
-
-            yield return $"delete from {Ident(table.Schema)}.{Ident(table.Name)} where id in ({string.Join(", ", ids)})";
-        }
-
-        if (any)
-        {
-            yield return RestoreTombstonesSql;
-        }
-    }
+    // In write-back mode (WriteBackModeSql): the record exists upstream, so its copy must not leave a delete tombstone
+    // (ADR 0007), or the sync would drop the record's next read as a raced, pre-delete version.
+    private static IEnumerable<InternalStatement> DropSyncCopies(IEnumerable<(SyncedTable Table, string OldId, string NewId)> idMap) =>
+        idMap.GroupBy(p => p.Table.Oid)
+            .Select(g => (InternalStatement)$"delete from {Ident(g.First().Table.Schema)}.{Ident(g.First().Table.Name)} where id in ({string.Join(", ", g.Select(p => Literal(p.NewId)))})");
 
     /// <summary>
     /// One statement's write-back: the UPDATEs that store the records read back (ids included), and their RETURNING

@@ -615,19 +615,19 @@ internal sealed partial class ProxySession
             }
 
             // The upstream's values (ids included) written back and the wrapper closed in one round trip (an error
-            // skips the rest). The write-back's own capture rows are deleted by the disarm, so it is never sent upstream.
+            // skips the rest). The write-back runs in write-back mode, so the capture trigger neither captures nor tombstones it.
             var readBack = applied.ReadBack;
             var writeBack = new WriteBack(readBack.Records, results);
             var close = new List<InternalStatement>(DisarmCaptureSql.Select(sql => (InternalStatement)sql)) { outer ? "commit" : "release savepoint sequin_write" };
             if (readBack.Records.Count == 0)
             {
-                await InternalCheckedAsync(ct, [.. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
+                await InternalCheckedAsync(ct, [WriteBackModeSql, .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
             }
             else
             {
                 // In a savepoint: if Postgres refuses a value (a column's type changed since the sync created it), the
                 // statement still commits with the upstream ids, and warns.
-                var finish = await InternalAsync(ct, ["savepoint sequin_read_back", .. writeBack.Statements(applied.IdMap, dropSyncCopies: false),
+                var finish = await InternalAsync(ct, ["savepoint sequin_read_back", WriteBackModeSql, .. writeBack.Statements(applied.IdMap, dropSyncCopies: false),
                     "release savepoint sequin_read_back", .. close]);
                 var dropSyncCopies = false;
                 for (var attempt = 0; attempt < 2; attempt++)
@@ -650,7 +650,7 @@ internal sealed partial class ProxySession
                         break;
                     }
 
-                    finish = await InternalAsync(ct, ["rollback to savepoint sequin_read_back", .. writeBack.Statements(applied.IdMap, dropSyncCopies),
+                    finish = await InternalAsync(ct, ["rollback to savepoint sequin_read_back", WriteBackModeSql, .. writeBack.Statements(applied.IdMap, dropSyncCopies),
                         "release savepoint sequin_read_back", .. close]);
                 }
 
@@ -667,7 +667,7 @@ internal sealed partial class ProxySession
                     readBack.Tables.AddRange(readBack.Records.Values.Select(r => r.Table));
                     writeBack = new WriteBack([], results);
                     await InternalCheckedAsync(ct, ["rollback to savepoint sequin_read_back", "release savepoint sequin_read_back",
-                        .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
+                        WriteBackModeSql, .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
                 }
                 else
                 {

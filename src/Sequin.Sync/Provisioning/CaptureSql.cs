@@ -50,7 +50,13 @@ public static class CaptureSql
             return null;
           end if;
           -- Armed by the proxy around the statements it wraps (a transaction-local setting, so it never outlives the
-          -- transaction): any write it did not see fails closed here.
+          -- transaction): any write it did not see fails closed here. 'write-back' is the proxy storing what the
+          -- upstream accepted (ids, upstream-set values) or dropping a sync's early copy of a record it created:
+          -- nothing to capture and no delete tombstone (the record exists upstream). Either value set by a client
+          -- itself only keeps its own writes from the upstream (ADR 0007).
+          if current_setting('sequin.capture', true) = 'write-back' then
+            return null;
+          end if;
           if current_setting('sequin.capture', true) is distinct from 'armed' or to_regclass('pg_temp.sequin_capture') is null then
             raise exception using errcode = '42501',
               message = format('writes to %I.%I must go through the Sequin proxy', tg_table_schema, tg_table_name),
@@ -79,8 +85,7 @@ public static class CaptureSql
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'D', to_jsonb(o), null from old_rows o;
             -- Rolled back with the statement if the upstream rejects it; honoured by the sync's loads (see above).
-            -- The proxy turns it off (set local sequin.tombstones = off) only to drop a sync's early copy of a record
-            -- it has just created upstream; a client doing the same only loses its own deletes' protection.
+            -- A client that turns it off (set sequin.tombstones = off) only loses its own deletes' protection.
             if current_setting('sequin.tombstones', true) is distinct from 'off' then
               perform _sequin.record_deletes(tg_relid, array(select o.id from old_rows o));
             end if;
