@@ -64,7 +64,7 @@ internal sealed partial class ProxyServer(
         if (o.IoThreads >= 0 && SocketEngine.IsSupported)
         {
             var threads = o.IoThreads > 0 ? o.IoThreads : Math.Max(1, Environment.ProcessorCount / 2);
-            _engines = [.. Enumerable.Range(0, threads).Select(i => SocketEngine.Start($"Sequin proxy I/O {i}"))];
+            _engines = [.. Enumerable.Range(0, threads).Select(i => SocketEngine.Start($"Sequin proxy I/O {i}", error => LogEngineFailed(logger, i, error)))];
         }
 
         LogListening(logger, EndPoint.ToString());
@@ -91,8 +91,20 @@ internal sealed partial class ProxyServer(
                 continue;
             }
 
-            client.NoDelay = true;
-            var session = new ProxySession(client, this, options.Value, logger);
+            ProxySession session;
+            try
+            {
+                client.NoDelay = true;
+                session = new ProxySession(client, this, options.Value, logger);
+            }
+            catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+            {
+                // One connection that cannot be set up must not stop the listener.
+                LogAcceptFailed(logger, e.Message);
+                client.Dispose();
+                continue;
+            }
+
             _ = Task.Run(() => session.RunAsync(stoppingToken), CancellationToken.None);
         }
     }
@@ -178,6 +190,9 @@ internal sealed partial class ProxyServer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Proxy socket error: {Error}")]
     private static partial void LogAcceptFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Proxy socket engine {Engine} stopped: {Error}; its sessions were closed and new ones use .NET's sockets")]
+    private static partial void LogEngineFailed(ILogger logger, int engine, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "CancelRequest for proxy pid {ProcessId} forwarded to the backend")]
     private static partial void LogCancelForwarded(ILogger logger, int processId);

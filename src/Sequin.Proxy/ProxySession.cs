@@ -36,6 +36,7 @@ internal sealed partial class ProxySession : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private readonly SocketEngine? _engine;
     private Stream _clientStream;
+    private readonly Stream _clientTransport; // the socket's own stream (under TLS, the one SslStream wraps)
     private Socket? _backendSocket;
     private PipeWriter? _clientOut;
     private PipeReader? _backendIn;
@@ -51,13 +52,13 @@ internal sealed partial class ProxySession : IAsyncDisposable
         _engine = server.NextEngine();
         try
         {
-            _clientStream = _engine?.Attach(clientSocket) ?? new NetworkStream(clientSocket, ownsSocket: false);
+            _clientStream = _clientTransport = _engine?.Attach(clientSocket) ?? new NetworkStream(clientSocket, ownsSocket: false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // epoll refused the socket (out of memory) or the host is stopping: this session uses .NET's sockets
             _engine = null;
-            _clientStream = new NetworkStream(clientSocket, ownsSocket: false);
+            _clientStream = _clientTransport = new NetworkStream(clientSocket, ownsSocket: false);
         }
         ProcessId = RandomNumberGenerator.GetInt32(1, int.MaxValue);
         SecretKey = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
@@ -90,6 +91,15 @@ internal sealed partial class ProxySession : IAsyncDisposable
                 if (!await StartupAsync(authTimeout.Token))
                 {
                     return;
+                }
+            }
+
+            // From here the engine runs the pumps' continuations on its own thread (start-up ran on the thread pool).
+            foreach (var stream in new[] { _clientTransport, _backendStream })
+            {
+                if (stream is EngineStream engineStream)
+                {
+                    engineStream.InlineContinuations = true;
                 }
             }
 

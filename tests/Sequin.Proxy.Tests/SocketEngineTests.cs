@@ -119,6 +119,24 @@ public sealed class SocketEngineTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task DataFollowedByClose_BeforeAnyRead_GivesTheDataThenTheEnd()
+    {
+        // A backend that sends a FATAL error and closes at once (idle_session_timeout, pg_terminate_backend): both the
+        // data and the FIN are reported before the proxy reads, and the short read of the data must not hide the FIN.
+        var (client, server) = await PairAsync();
+        await using (server)
+        {
+            await client.WriteAsync("bye"u8.ToArray());
+            await client.DisposeAsync();
+            await Task.Delay(100);
+            var got = new byte[16];
+            (await server.ReadAsync(got)).ShouldBe(3);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            (await server.ReadAsync(got, timeout.Token)).ShouldBe(0);
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Dispose_FailsAPendingRead()
     {
         var (client, server) = await PairAsync();

@@ -8,10 +8,10 @@ namespace Sequin.Proxy.Net;
 /// A connected socket driven by a <see cref="SocketEngine"/>: at most one read and one write in flight (as with
 /// <see cref="NetworkStream"/>). A read first tries <c>recv</c> unless the last one found the socket drained and no
 /// readiness event arrived since; otherwise it waits for the engine's next event and completes on the engine thread,
-/// which runs the awaiting continuation inline. Errors surface as <see cref="IOException"/> wrapping a
-/// <see cref="SocketException"/>, as from <see cref="NetworkStream"/>; a zero-length read waits until data or end of
-/// stream is available and returns 0. Disposing closes the socket and fails pending operations with
-/// <see cref="ObjectDisposedException"/>.
+/// which runs the awaiting continuation inline once <see cref="InlineContinuations"/> is set (on the thread pool
+/// before). Errors surface as <see cref="IOException"/> wrapping a <see cref="SocketException"/>, as from
+/// <see cref="NetworkStream"/>; a zero-length read waits until data or end of stream is available and returns 0.
+/// Disposing closes the socket and fails pending operations with <see cref="ObjectDisposedException"/>.
 /// </summary>
 internal sealed unsafe class EngineStream : Stream, IValueTaskSource<int>, IValueTaskSource
 {
@@ -26,16 +26,20 @@ internal sealed unsafe class EngineStream : Stream, IValueTaskSource<int>, IValu
 
     // Read side. _readEvents counts the engine's readiness events; _readDrainedAt is its value when a recv last found
     // nothing more to read, so a read skips the recv that would fail with EAGAIN.
-    private ManualResetValueTaskSourceCore<int> _read = new() { RunContinuationsAsynchronously = false };
+    private ManualResetValueTaskSourceCore<int> _read = new() { RunContinuationsAsynchronously = true };
     private int _readEvents;
     private int _readDrainedAt = -1;
+
+    // Set for good once the engine reports the peer's FIN or an error: edge-triggered epoll reports them once, possibly
+    // in the same event as the last data, so a short read must not be taken as "nothing more will come" after that.
+    private volatile bool _peerClosed;
     private bool _readWaiting;
     private Memory<byte> _readBuffer;
     private CancellationToken _readToken;
     private CancellationTokenRegistration _readCancel;
 
     // Write side, the same way; a wait with nothing to send completes on the first writable event (connect).
-    private ManualResetValueTaskSourceCore<int> _write = new() { RunContinuationsAsynchronously = false };
+    private ManualResetValueTaskSourceCore<int> _write = new() { RunContinuationsAsynchronously = true };
     private int _writeEvents;
     private bool _writeWaiting;
     private ReadOnlyMemory<byte> _writeBuffer;
@@ -51,6 +55,20 @@ internal sealed unsafe class EngineStream : Stream, IValueTaskSource<int>, IValu
     }
 
     internal long Id { get; }
+
+    /// <summary>
+    /// Whether a wait that the engine completes runs its continuation inline on the engine thread (set by the pumps: a
+    /// forwarded message costs no thread hop) or on the thread pool (the default, for the start-up: the TLS handshake
+    /// and SCRAM are CPU work that must not stall the engine's other sessions). Set while no operation is pending.
+    /// </summary>
+    internal bool InlineContinuations
+    {
+        set
+        {
+            _read.RunContinuationsAsynchronously = !value;
+            _write.RunContinuationsAsynchronously = !value;
+        }
+    }
 
     public override bool CanRead => true;
 
@@ -72,7 +90,7 @@ internal sealed unsafe class EngineStream : Stream, IValueTaskSource<int>, IValu
         while (true)
         {
             var seen = Volatile.Read(ref _readEvents);
-            if (seen != _readDrainedAt)
+            if (seen != _readDrainedAt || _peerClosed)
             {
                 var n = TryReceive(buffer.Span, seen, out var error);
                 if (n >= 0)
@@ -178,6 +196,11 @@ internal sealed unsafe class EngineStream : Stream, IValueTaskSource<int>, IValu
     {
         if ((events & (Epoll.EpollIn | Epoll.EpollHup | Epoll.EpollErr | Epoll.EpollRdHup)) != 0)
         {
+            if ((events & (Epoll.EpollHup | Epoll.EpollErr | Epoll.EpollRdHup)) != 0)
+            {
+                _peerClosed = true;
+            }
+
             bool run;
             lock (_gate)
             {

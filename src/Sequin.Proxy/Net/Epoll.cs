@@ -35,13 +35,21 @@ internal static unsafe partial class Epoll
     public static readonly int EventDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
 
     [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
-    public static partial int Create(int flags);
+    private static partial int Create(int flags);
+
+    /// <summary>A new epoll instance (close-on-exec).</summary>
+    /// <exception cref="System.Net.Sockets.SocketException">epoll_create1 failed.</exception>
+    public static EpollHandle Create()
+    {
+        var fd = Create(EpollCloexec);
+        return fd >= 0 ? new EpollHandle(fd) : throw new System.Net.Sockets.SocketException(Marshal.GetLastPInvokeError());
+    }
 
     [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
-    public static partial int Control(int epfd, int op, SafeHandle fd, byte* ev);
+    public static partial int Control(SafeHandle epfd, int op, SafeHandle fd, byte* ev);
 
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
-    public static partial int Wait(int epfd, byte* events, int maxEvents, int timeoutMs);
+    public static partial int Wait(SafeHandle epfd, byte* events, int maxEvents, int timeoutMs);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
@@ -53,11 +61,22 @@ internal static unsafe partial class Epoll
     public static partial nint Send(SafeHandle fd, byte* buffer, nint length, int flags);
 
     /// <summary>Adds <paramref name="fd"/> to <paramref name="epfd"/> for input, output and peer hang-up, edge-triggered.</summary>
-    public static int Add(int epfd, SafeHandle fd, ulong data)
+    public static int Add(SafeHandle epfd, SafeHandle fd, ulong data)
     {
         var ev = stackalloc byte[16];
         *(uint*)ev = EpollIn | EpollOut | EpollRdHup | EpollEt;
         *(ulong*)(ev + EventDataOffset) = data;
         return Control(epfd, EpollCtlAdd, fd, ev);
     }
+}
+
+/// <summary>An epoll instance's descriptor: closed when disposed and no call (epoll_wait, epoll_ctl) still uses it.</summary>
+internal sealed class EpollHandle : SafeHandle
+{
+    public EpollHandle(int fd)
+        : base(-1, ownsHandle: true) => SetHandle(fd);
+
+    public override bool IsInvalid => handle < 0;
+
+    protected override bool ReleaseHandle() => Epoll.Close((int)handle) == 0;
 }

@@ -17,15 +17,17 @@ internal sealed class SocketEngine : IDisposable
 {
     private const int MaxEvents = 256;
 
-    private readonly int _epoll;
+    private readonly EpollHandle _epoll;
+    private readonly Action<string>? _failed;
     private readonly Thread _thread;
     private readonly ConcurrentDictionary<long, EngineStream> _streams = new();
     private long _nextId;
     private volatile bool _disposed;
 
-    private SocketEngine(int epoll, string name)
+    private SocketEngine(EpollHandle epoll, string name, Action<string>? failed)
     {
         _epoll = epoll;
+        _failed = failed;
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
         _thread.Start();
     }
@@ -33,18 +35,12 @@ internal sealed class SocketEngine : IDisposable
     /// <summary>Whether the engine can run here (Linux); elsewhere sessions use <see cref="NetworkStream"/>.</summary>
     public static bool IsSupported => OperatingSystem.IsLinux();
 
-    /// <summary>Starts an engine with its own epoll instance and thread.</summary>
+    /// <summary>
+    /// Starts an engine with its own epoll instance and thread. <paramref name="failed"/> hears why the loop stopped if
+    /// epoll_wait ever fails (the engine then closes its sockets and refuses new ones).
+    /// </summary>
     /// <exception cref="SocketException">epoll_create1 failed.</exception>
-    public static SocketEngine Start(string name)
-    {
-        var epoll = Epoll.Create(Epoll.EpollCloexec);
-        if (epoll < 0)
-        {
-            throw new SocketException(Marshal.GetLastPInvokeError());
-        }
-
-        return new SocketEngine(epoll, name);
-    }
+    public static SocketEngine Start(string name, Action<string>? failed = null) => new(Epoll.Create(), name, failed);
 
     /// <summary>
     /// Takes over a connected socket: it is made non-blocking and added to this engine's epoll. The returned stream
@@ -57,11 +53,21 @@ internal sealed class SocketEngine : IDisposable
         var id = Interlocked.Increment(ref _nextId);
         var stream = new EngineStream(this, socket, id);
         _streams[id] = stream;
-        if (Epoll.Add(_epoll, socket.SafeHandle, (ulong)id) != 0)
+        int error;
+        try
         {
-            var error = Marshal.GetLastPInvokeError();
+            error = Epoll.Add(_epoll, socket.SafeHandle, (ulong)id) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+        catch (ObjectDisposedException)
+        {
+            error = -1; // the engine stopped meanwhile
+        }
+
+        if (error != 0)
+        {
             _streams.TryRemove(id, out _);
-            throw new SocketException(error);
+            socket.Blocking = true; // as it came: the caller may fall back to .NET's sockets (NetworkStream needs blocking)
+            throw error > 0 ? new SocketException(error) : new ObjectDisposedException(nameof(SocketEngine));
         }
 
         return stream;
@@ -133,9 +139,19 @@ internal sealed class SocketEngine : IDisposable
                 var n = Epoll.Wait(_epoll, events, MaxEvents, 1000);
                 if (n < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == Epoll.EIntr)
+                    var error = Marshal.GetLastPInvokeError();
+                    if (error == Epoll.EIntr)
                     {
                         continue;
+                    }
+
+                    // Never expected (EBADF, EFAULT, EINVAL): stop taking sockets and end the sessions that relied on
+                    // this loop rather than leave them waiting for events that will not come.
+                    _disposed = true;
+                    _failed?.Invoke($"epoll_wait failed: {new SocketException(error).Message}");
+                    foreach (var stream in _streams.Values)
+                    {
+                        stream.Dispose();
                     }
 
                     break;
@@ -164,7 +180,7 @@ internal sealed class SocketEngine : IDisposable
         finally
         {
             NativeMemory.Free(events);
-            _ = Epoll.Close(_epoll);
+            _epoll.Dispose(); // closed once no epoll_ctl of a racing Attach still uses it
         }
     }
 
