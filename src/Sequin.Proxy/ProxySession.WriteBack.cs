@@ -66,7 +66,10 @@ internal sealed partial class ProxySession
     /// the upstream accepted, dropping a sync's copy of a created record) are neither captured nor tombstoned. The
     /// disarm that follows ends it; a rollback to an earlier savepoint undoes it.
     /// </summary>
-    private const string WriteBackModeSql = "set local sequin.capture = 'write-back'";
+    private static InternalStatement WriteBackModeSql(string armed) =>
+        armed.StartsWith("armed:", StringComparison.Ordinal) && armed.AsSpan(6).IndexOfAnyExceptInRange('0', '9') < 0 && armed.Length > 6
+            ? $"set local sequin.capture = 'write-back:{armed[6..]}'"
+            : throw new InvalidOperationException($"unexpected capture arming '{armed}'");
 
     // In write-back mode (WriteBackModeSql): the record exists upstream, so its copy must not leave a delete tombstone
     // (ADR 0007), or the sync would drop the record's next read as a raced, pre-delete version.

@@ -15,16 +15,21 @@ namespace Sequin.Proxy;
 /// </summary>
 internal sealed partial class ProxySession
 {
-    // The session's capture table (ADR 0007), created at its first write. The capture trigger records into it only
-    // while the proxy has armed it with a transaction-local setting (ADR 0012): any write the proxy did not wrap fails
-    // closed, and the arming ends with the transaction even when the client's own messages end it.
+    // The session's capture table (ADR 0007), created at its first write; each row carries the transaction that
+    // captured it, and only the current transaction's rows are read. The capture trigger records into it only while
+    // the proxy has armed it with a transaction-local setting naming the transaction (ADR 0012): any write the proxy
+    // did not wrap fails closed, and the arming ends with the transaction even when the client's own messages end it.
     private const string CreateCaptureSql =
-        "create temp table if not exists sequin_capture (seq bigserial, table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb)";
+        "create temp table if not exists sequin_capture (seq bigserial, table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb, " +
+        "xact xid8 not null default pg_current_xact_id())";
 
-    // SET LOCAL (no result row): the wrapper always runs in a transaction block, BEGIN or the client's own.
-    private const string ArmCaptureSql = "set local sequin.capture = 'armed'";
+    // Answers one row, "armed:<xid>": the value the capture read checks, and the xid that write-back mode names.
+    private const string ArmCaptureSql = "select set_config('sequin.capture', 'armed:' || pg_current_xact_id(), true)";
 
-    // Clears rows a transaction committed while armed (see the safety net in RunWriteAsync), so no later write reads them.
+    // Answers one row: the arming as it is after the client's statement (see the safety net in RunWriteAsync).
+    private const string CaptureModeSql = "select current_setting('sequin.capture', true)";
+
+    // Clears rows a transaction committed while armed (see the safety net in RunWriteAsync).
     private const string RepairCaptureSql = "delete from pg_temp.sequin_capture";
 
     private static readonly string[] DisarmCaptureSql =
@@ -556,7 +561,7 @@ internal sealed partial class ProxySession
         // The capture is read in the same round trip; if the statement failed, that read fails too and is ignored.
         WriteInternal(outer ? "begin" : "savepoint sequin_write", CreateCaptureSql, ArmCaptureSql);
         writeClientMessages();
-        WriteInternal(ReadCaptureSql);
+        WriteInternal(CaptureModeSql, ReadCaptureSql);
         await _backendOut!.FlushAsync(ct);
         var prelude = await ReadUntilReadyAsync(ct);
         var results = ClientResults.From(await ReadUntilReadyAsync(ct), injectedDescribes);
@@ -569,13 +574,15 @@ internal sealed partial class ProxySession
             return (_status, true);
         }
 
+        var armed = SingleValue(prelude) ?? "";
         if (!frames.Any(f => f.Type == BackendMessageCode.ErrorResponse)
-            && frames.LastOrDefault(f => f.Type == BackendMessageCode.ReadyForQuery) is { Body: [var after, ..] }
-            && after != (byte)TransactionStatus.InTransaction)
+            && (frames.LastOrDefault(f => f.Type == BackendMessageCode.ReadyForQuery) is { Body: [var after, ..] } && after != (byte)TransactionStatus.InTransaction
+                || SingleValue(captureFrames) != armed))
         {
             // Safety net: the client's own messages ended the transaction the write runs in (a COMMIT or ROLLBACK the
-            // classification did not see). Nothing goes upstream; the arming ended with that transaction, the rows it
-            // captured are cleared so that no later write reads them, and the client is told what happened.
+            // classification did not see — also one that opened another transaction, COMMIT AND CHAIN, which only the
+            // arming, gone with its transaction, tells). Nothing goes upstream; the rows captured are cleared so that
+            // no later write reads them, and the client is told what happened.
             await InternalAsync(ct, RepairCaptureSql);
             MessageWriter.WriteError(output, "ERROR", SqlState.FeatureNotSupported,
                 "[Sequin] the pipeline ended the transaction of a write to a synced table before the proxy could apply the write upstream",
@@ -619,60 +626,54 @@ internal sealed partial class ProxySession
             var readBack = applied.ReadBack;
             var writeBack = new WriteBack(readBack.Records, results);
             var close = new List<InternalStatement>(DisarmCaptureSql.Select(sql => (InternalStatement)sql)) { outer ? "commit" : "release savepoint sequin_write" };
-            if (readBack.Records.Count == 0)
+            var writeBackMode = WriteBackModeSql(armed);
+            // In a savepoint: if Postgres refuses a value (a column's type changed since the sync created it), the
+            // statement still commits with the upstream ids, and warns.
+            var finish = await InternalAsync(ct, ["savepoint sequin_read_back", writeBackMode, .. writeBack.Statements(applied.IdMap, dropSyncCopies: false),
+                "release savepoint sequin_read_back", .. close]);
+            var dropSyncCopies = false;
+            for (var attempt = 0; attempt < 2; attempt++)
             {
-                await InternalCheckedAsync(ct, [WriteBackModeSql, .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
+                var code = finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } failed
+                    ? failed.ErrorFields().GetValueOrDefault('C')
+                    : null;
+                if (code == SqlState.UniqueViolation && !dropSyncCopies)
+                {
+                    // The sync's poll copied a record this statement created before the write-back could give the
+                    // statement's row its upstream id (rare: the poll must land within the write): drop that copy
+                    // and write back again. Only then: dropping copies up front cost ≈ 0.3 ms of Postgres time per write.
+                    dropSyncCopies = true;
+                }
+                else if (code != SqlState.InvalidSqlStatementName)
+                {
+                    // Done, or an error the write-back cannot mend. (26000: a kept write-back statement was dropped
+                    // by the client — DEALLOCATE ALL, DISCARD ALL — and the batch forgot them all: once more,
+                    // parsing it again.)
+                    break;
+                }
+
+                finish = await InternalAsync(ct, ["rollback to savepoint sequin_read_back", writeBackMode, .. writeBack.Statements(applied.IdMap, dropSyncCopies),
+                    "release savepoint sequin_read_back", .. close]);
+            }
+
+            if (finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
+            {
+                readBack.Failure = "Postgres refused a value read back: " + (error.ErrorFields().GetValueOrDefault('M') ?? "error");
+
+                // The table's columns may have changed (renamed, dropped, retyped): read them again next time.
+                foreach (var table in readBack.Records.Values.Select(r => r.Table))
+                {
+                    _tables.Remove(table.Oid);
+                }
+
+                readBack.Tables.AddRange(readBack.Records.Values.Select(r => r.Table));
+                writeBack = new WriteBack([], results);
+                await InternalCheckedAsync(ct, ["rollback to savepoint sequin_read_back", "release savepoint sequin_read_back",
+                    writeBackMode, .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
             }
             else
             {
-                // In a savepoint: if Postgres refuses a value (a column's type changed since the sync created it), the
-                // statement still commits with the upstream ids, and warns.
-                var finish = await InternalAsync(ct, ["savepoint sequin_read_back", WriteBackModeSql, .. writeBack.Statements(applied.IdMap, dropSyncCopies: false),
-                    "release savepoint sequin_read_back", .. close]);
-                var dropSyncCopies = false;
-                for (var attempt = 0; attempt < 2; attempt++)
-                {
-                    var code = finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } failed
-                        ? failed.ErrorFields().GetValueOrDefault('C')
-                        : null;
-                    if (code == SqlState.UniqueViolation && !dropSyncCopies)
-                    {
-                        // The sync's poll copied a record this statement created before the write-back could give the
-                        // statement's row its upstream id (rare: the poll must land within the write): drop that copy
-                        // and write back again. Checked only then, as it costs ≈ 0.3 ms of Postgres time per write.
-                        dropSyncCopies = true;
-                    }
-                    else if (code != SqlState.InvalidSqlStatementName)
-                    {
-                        // Done, or an error the write-back cannot mend. (26000: a kept write-back statement was dropped
-                        // by the client — DEALLOCATE ALL, DISCARD ALL — and the batch forgot them all: once more,
-                        // parsing it again.)
-                        break;
-                    }
-
-                    finish = await InternalAsync(ct, ["rollback to savepoint sequin_read_back", WriteBackModeSql, .. writeBack.Statements(applied.IdMap, dropSyncCopies),
-                        "release savepoint sequin_read_back", .. close]);
-                }
-
-                if (finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
-                {
-                    readBack.Failure = "Postgres refused a value read back: " + (error.ErrorFields().GetValueOrDefault('M') ?? "error");
-
-                    // The table's columns may have changed (renamed, dropped, retyped): read them again next time.
-                    foreach (var table in readBack.Records.Values.Select(r => r.Table))
-                    {
-                        _tables.Remove(table.Oid);
-                    }
-
-                    readBack.Tables.AddRange(readBack.Records.Values.Select(r => r.Table));
-                    writeBack = new WriteBack([], results);
-                    await InternalCheckedAsync(ct, ["rollback to savepoint sequin_read_back", "release savepoint sequin_read_back",
-                        WriteBackModeSql, .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
-                }
-                else
-                {
-                    writeBack.Read(finish);
-                }
+                writeBack.Read(finish);
             }
 
             if (readBack.Failure is { } failure)
@@ -739,7 +740,14 @@ internal sealed partial class ProxySession
 
     private sealed record CapturedChange(char Op, uint TableOid, CapturedRow Row);
 
-    private const string ReadCaptureSql = "select op, table_oid, old_row, new_row from pg_temp.sequin_capture order by seq";
+    private const string ReadCaptureSql =
+        "select op, table_oid, old_row, new_row from pg_temp.sequin_capture where xact = pg_current_xact_id() order by seq";
+
+    /// <summary>The value of the first one-column DataRow among bookkeeping answers (the arming), or null.</summary>
+    private static string? SingleValue(List<Frame> frames) =>
+        frames.Where(f => f.Type == BackendMessageCode.DataRow).Select(f => f.DataRowValues()).FirstOrDefault(v => v.Count == 1) is [var value]
+            ? Frame.Text(value)
+            : null;
 
     private static List<CapturedChange> ParseCapture(List<Frame> frames)
     {
@@ -752,6 +760,11 @@ internal sealed partial class ProxySession
         foreach (var f in frames.Where(f => f.Type == BackendMessageCode.DataRow))
         {
             var v = f.DataRowValues();
+            if (v.Count == 1)
+            {
+                continue; // CaptureModeSql's answer
+            }
+
             result.Add(new CapturedChange(Frame.Text(v[0])![0], uint.Parse(Frame.Text(v[1])!, System.Globalization.CultureInfo.InvariantCulture),
                 new CapturedRow(Json(v[2]), Json(v[3]))));
         }
@@ -957,7 +970,10 @@ internal sealed partial class ProxySession
         var hint = r.Kind switch
         {
             UpstreamErrorKind.BatchLimit => "Split the statement into smaller ones (for example with a WHERE on id ranges or LIMIT in a subquery).",
-            UpstreamErrorKind.Unavailable or UpstreamErrorKind.Timeout => "Nothing was committed. Retry the statement.",
+            UpstreamErrorKind.Unavailable => "Nothing was committed. Retry the statement.",
+            // The request may have reached the upstream and been applied after the proxy stopped waiting.
+            UpstreamErrorKind.Timeout => "Nothing was committed in the database, but the upstream may still have applied the write: " +
+                "check the source (or wait for the next sync to bring it) before retrying, or a retry may apply it twice.",
             _ => null,
         };
         if (appliedBefore.Count > 0)

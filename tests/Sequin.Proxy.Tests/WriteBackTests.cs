@@ -575,6 +575,46 @@ public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClas
     }
 
     [Fact]
+    public async Task UnclassifiedCommitAndChain_BehindAWrite_IsCaughtByTheArming_NothingGoesUpstream()
+    {
+        // A COMMIT AND CHAIN the classification does not see (its text is longer than the pre-check reads) runs behind
+        // a write in one pipeline: the transaction status is 'T' again, but the arming ended with the committed
+        // transaction, so the safety net answers 0A000 instead of applying or rolling back the wrong transaction.
+        var (client, _) = await RawClient.LoginAsync(proxy.Port, proxy.User, ProxyFixture.Password, proxy.Database);
+        await using var disposeClient = client;
+        var name = Unique("pcc");
+        RawClient.Error(await client.SimpleAsync("begin")).ShouldBeNull();
+        var w = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteParse(w, "pcc", new string(' ', 300) + "commit and chain");
+        MessageWriter.WriteParse(w, "pcw", $"insert into salesforce.account (name) values ('{name}')");
+        MessageWriter.WriteSync(w);
+        await client.SendAsync(w.WrittenSpan.ToArray());
+        RawClient.Error(await client.ReadUntilReadyAsync()).ShouldBeNull();
+
+        w = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteBindExecute(w, "pcw");
+        MessageWriter.WriteBindExecute(w, "pcc");
+        MessageWriter.WriteSync(w);
+        await client.SendAsync(w.WrittenSpan.ToArray());
+        var frames = await client.ReadUntilReadyAsync();
+        RawClient.Error(frames)!['C'].ShouldBe("0A000");
+        proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name).ShouldBe(0);
+
+        // The rollback of the chained transaction also undoes the safety net's clearing: the committed capture row
+        // stays, but it names its own transaction, so no later write reads it.
+        RawClient.Error(await client.SimpleAsync("rollback")).ShouldBeNull();
+        RawClient.Rows(await client.SimpleAsync("select coalesce(current_setting('sequin.capture', true), '') = ''")).Single()[0].ShouldBe("t");
+
+        // The session still writes normally afterwards, and sends only its own write upstream.
+        var calls = proxy.Upstream.Calls.Count;
+        RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}-after')")).ShouldBeNull();
+        proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name + "-after").ShouldBe(1);
+        proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name).ShouldBe(0);
+        proxy.Upstream.Calls.Skip(calls).Select(c => c.Rows).ShouldBe([1]);
+        RawClient.Rows(await client.SimpleAsync("select count(*) from pg_temp.sequin_capture")).Single()[0].ShouldBe("0");
+    }
+
+    [Fact]
     public async Task ExtendedBatch_RejectedWriteThenCommit_CommitsNothing()
     {
         await using var connection = await proxy.OpenAsync();

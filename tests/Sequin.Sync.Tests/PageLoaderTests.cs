@@ -115,7 +115,7 @@ public sealed class PageLoaderTests
             await connection.OpenAsync();
             await using var delete = new NpgsqlCommand("""
                 create temp table sequin_capture (seq bigserial, table_oid oid not null, op "char" not null, old_row jsonb, new_row jsonb);
-                set sequin.capture = 'armed';
+                select set_config('sequin.capture', 'armed:' || pg_current_xact_id(), true);
                 delete from salesforce.contact where id in ('003A', '003B');
                 """, connection);
             await delete.ExecuteNonQueryAsync();

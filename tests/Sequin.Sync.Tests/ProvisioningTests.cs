@@ -87,15 +87,29 @@ public sealed class ProvisioningTests
         var e = await Should.ThrowAsync<PostgresException>(() => write.ExecuteNonQueryAsync());
         e.SqlState.ShouldBe("42501");
         e.MessageText.ShouldContain("must go through the Sequin proxy");
-        // The capture table alone is not enough: the proxy arms it (transaction-local) around the statements it wraps.
+        // The capture table alone is not enough: the proxy arms it around the statements it wraps, naming the
+        // transaction — a session-level SET (or a role default) arms nothing.
         await using var unarmed = new NpgsqlCommand("""
             create temp table sequin_capture (seq bigserial, table_oid oid not null, op "char" not null, old_row jsonb, new_row jsonb);
+            set sequin.capture = 'armed';
             update salesforce.contact set first_name = 'Eve';
             """, other);
         (await Should.ThrowAsync<PostgresException>(() => unarmed.ExecuteNonQueryAsync())).SqlState.ShouldBe("42501");
+        await using (var reset = new NpgsqlCommand("reset sequin.capture", other))
+        {
+            await reset.ExecuteNonQueryAsync();
+        }
+
+        // Write-back mode captures nothing but keeps the id rules.
+        await using var writeBack = new NpgsqlCommand("""
+            do $$ begin perform set_config('sequin.capture', 'write-back:' || pg_current_xact_id(), true); end $$;
+            update salesforce.contact set id = '003Z' where id = '003A';
+            """, other);
+        (await Should.ThrowAsync<PostgresException>(() => writeBack.ExecuteNonQueryAsync())).MessageText.ShouldContain("cannot be changed");
+
         await using var temp = new NpgsqlCommand("""
             create temp table sequin_capture (seq bigserial, table_oid oid not null, op "char" not null, old_row jsonb, new_row jsonb);
-            set sequin.capture = 'armed';
+            do $$ begin perform set_config('sequin.capture', 'armed:' || pg_current_xact_id(), true); end $$;
             update salesforce.contact set first_name = 'Eve';
             select count(*) from pg_temp.sequin_capture where op = 'U' and new_row ->> 'first_name' = 'Eve'
             """, other);

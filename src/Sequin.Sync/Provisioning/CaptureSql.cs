@@ -4,7 +4,7 @@ namespace Sequin.Sync.Provisioning;
 /// The write-capture contract of ADR 0007 as SQL, in one place, used by provisioning and by the proxy's tests:
 /// the <c>sequin_sync</c> role, the <c>_sequin</c> schema with the capture function (skips the sync engine's own
 /// writes, refuses writes outside the proxy and id changes, records changed rows in <c>pg_temp.sequin_capture</c>
-/// while the proxy has armed it (<c>sequin.capture = 'armed'</c>, transaction-local)
+/// while the proxy has armed it (<c>sequin.capture = 'armed:&lt;xid&gt;'</c>, transaction-local)
 /// and deleted ids in <c>_sequin.tombstone</c>) and the grant helpers for proxy backend and read-only roles. Idempotent.
 /// </summary>
 public static class CaptureSql
@@ -45,19 +45,23 @@ public static class CaptureSql
         grant usage on schema _sequin to public;
         delete from _sequin.tombstone where deleted_at < now() - interval '1 hour';
         create or replace function _sequin.capture() returns trigger language plpgsql as $$
+        declare
+          mode text;
         begin
           if current_setting('sequin.origin', true) = 'sync' and pg_has_role(session_user, 'sequin_sync', 'member') then
             return null;
           end if;
-          -- Armed by the proxy around the statements it wraps (a transaction-local setting, so it never outlives the
-          -- transaction): any write it did not see fails closed here. 'write-back' is the proxy storing what the
-          -- upstream accepted (ids, upstream-set values) or dropping a sync's early copy of a record it created:
-          -- nothing to capture and no delete tombstone (the record exists upstream). Either value set by a client
-          -- itself only keeps its own writes from the upstream (ADR 0007).
-          if current_setting('sequin.capture', true) = 'write-back' then
-            return null;
-          end if;
-          if current_setting('sequin.capture', true) is distinct from 'armed' or to_regclass('pg_temp.sequin_capture') is null then
+          -- Armed by the proxy around the statements it wraps, with a transaction-local setting that names the
+          -- transaction ('armed:<xid>'): any write it did not see fails closed here, and neither a SET by hand in
+          -- another transaction nor a role or database default can arm a session. 'write-back:<xid>' is the proxy
+          -- storing what the upstream accepted (ids, upstream-set values) or dropping a sync's early copy of a record
+          -- it created: the id rules below still hold, but nothing is captured and no delete is tombstoned (the record
+          -- exists upstream).
+          mode := case current_setting('sequin.capture', true)
+                    when 'armed:' || pg_current_xact_id() then 'armed'
+                    when 'write-back:' || pg_current_xact_id() then 'write-back'
+                  end;
+          if mode is null or (mode = 'armed' and to_regclass('pg_temp.sequin_capture') is null) then
             raise exception using errcode = '42501',
               message = format('writes to %I.%I must go through the Sequin proxy', tg_table_schema, tg_table_name),
               hint = 'Connect with the proxy URL from the connection instructions; direct connections are read-only.';
@@ -69,6 +73,9 @@ public static class CaptureSql
                 message = format('the id of %I.%I is assigned by the source and cannot be set', tg_table_schema, tg_table_name),
                 hint = 'Leave id out of the INSERT (RETURNING id gives the upstream id back); to change an existing row, UPDATE it or use INSERT … ON CONFLICT (id) DO UPDATE.';
             end if;
+            if mode = 'write-back' then
+              return null;
+            end if;
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'I', null, to_jsonb(n) from new_rows n;
           elsif tg_op = 'UPDATE' then
@@ -79,9 +86,12 @@ public static class CaptureSql
               raise exception using errcode = '42501',
                 message = format('the id of %I.%I is assigned by the source and cannot be changed', tg_table_schema, tg_table_name);
             end if;
+            if mode = 'write-back' then
+              return null;
+            end if;
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'U', to_jsonb(o), to_jsonb(n) from old_rows o join new_rows n on n.id = o.id;
-          else
+          elsif mode = 'armed' then
             insert into pg_temp.sequin_capture (table_oid, op, old_row, new_row)
               select tg_relid, 'D', to_jsonb(o), null from old_rows o;
             -- Rolled back with the statement if the upstream rejects it; honoured by the sync's loads (see above).
