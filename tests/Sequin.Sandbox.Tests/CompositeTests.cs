@@ -194,4 +194,20 @@ public sealed class CompositeTests(SandboxServer server) : IClassFixture<Sandbox
         (await JsonOf(response))[0].GetProperty("errorCode").GetString().ShouldBe("LIMIT_EXCEEDED");
         (await CountAsync($"SELECT Id FROM Account WHERE Name = '{name}'")).ShouldBe(0);
     }
+
+    [Fact]
+    public async Task SixCollectionSubrequests_Are400_AndCreateNothing()
+    {
+        // At most 5 subrequests may be sObject Collections or queries.
+        var name = "SixCollections " + Guid.NewGuid().ToString("N")[..8];
+        var requests = Enumerable.Range(0, 6).Select(i => new
+        {
+            method = "POST", url = $"{V}/composite/sobjects", referenceId = $"c{i}",
+            body = new { allOrNone = true, records = new[] { new Dictionary<string, object> { ["attributes"] = new { type = "Account" }, ["Name"] = name } } },
+        });
+        var response = await server.Client.PostAsJsonAsync("services/data/v62.0/composite", new { compositeRequest = requests });
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await JsonOf(response))[0].GetProperty("errorCode").GetString().ShouldBe("LIMIT_EXCEEDED");
+        (await CountAsync($"SELECT Id FROM Account WHERE Name = '{name}'")).ShouldBe(0);
+    }
 }

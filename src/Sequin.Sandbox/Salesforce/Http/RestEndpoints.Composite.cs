@@ -21,7 +21,7 @@ internal static partial class RestEndpoints
     /// <summary>Subrequests per composite request.</summary>
     public const int CompositeLimit = 25;
 
-    /// <summary>Query, QueryAll and query-more subrequests per composite request.</summary>
+    /// <summary>sObject Collections, Query, QueryAll and query-more subrequests per composite request.</summary>
     public const int CompositeQueryLimit = 5;
 
     private const string RolledBackMessage = "The transaction was rolled back since another operation in the same transaction failed.";
@@ -170,10 +170,12 @@ internal static partial class RestEndpoints
                 throw Bad($"The url of subrequest '{referenceId}' must start with /services/data/vXX.X/.");
             }
             var path = url.Split('?')[0];
-            if (path.Contains("/query", StringComparison.Ordinal) && !path.Contains("/composite/", StringComparison.Ordinal) && ++queries > CompositeQueryLimit)
+            // "Up to 5 of these subrequests can be sObject Collections or query operations" (REST API Developer Guide, Composite).
+            if ((path.Contains("/composite/sobjects", StringComparison.Ordinal) || path.Contains("/query", StringComparison.Ordinal))
+                && ++queries > CompositeQueryLimit)
             {
                 throw new SalesforceApiException(400, new SalesforceError("LIMIT_EXCEEDED",
-                    $"A composite request can contain at most {CompositeQueryLimit} query operations."));
+                    $"A composite request can contain at most {CompositeQueryLimit} sObject Collections or query operations."));
             }
             JsonElement? body = item.TryGetProperty("body", out var b) && b.ValueKind != JsonValueKind.Null ? b : null;
             result.Add(new Subrequest(method, url, referenceId, body));
