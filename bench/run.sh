@@ -47,7 +47,7 @@ sync latency "$latency_samples" | tee "$work/latency.md" >&2
 sync idle 100 | tee "$work/idle.md" >&2
 
 say "3/4 proxy vs direct Postgres vs PgBouncer"
-DURATION=$proxy_duration IDLE=${quick:+100} bash bench/proxy/run.sh >"$work/proxy-run.log" 2>&1 || { cat "$work/proxy-run.log" >&2; exit 1; }
+ROUNDS=${quick:+1} DURATION=$proxy_duration IDLE=${quick:+100} bash bench/proxy/run.sh >"$work/proxy-run.log" 2>&1 || { cat "$work/proxy-run.log" >&2; exit 1; }
 proxy_md=$(ls -t bench/results/proxy-*.md | head -1)
 
 say "4/4 host memory at idle"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side proxy benchmark in one run (issue 5, docs/proxy.md "Benchmarks"):
-#  1. pgbench -n -S -c 8 -j 2 -T $DURATION in -M simple/extended/prepared: Postgres directly, PgBouncer (session
+#  1. pgbench -n -S -c 8 -j 2 -T $DURATION in -M simple/extended/prepared ($ROUNDS times): Postgres directly, PgBouncer (session
 #     mode) and the Sequin proxy on both of its paths, against the same throwaway cluster (scale $SCALE): the fast
 #     path (database `bench`, no synced tables) and the inspected path (the demo's database, which has synced tables,
 #     through the sync's own proxy credential — what users' sessions get);
@@ -12,6 +12,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 DURATION="${DURATION:-30}"; SCALE="${SCALE:-10}"; IDLE="${IDLE:-1000}"; INSERT_SECONDS="${INSERT_SECONDS:-10}"
+# ROUNDS > 1 repeats the TPS comparison (each run still -T $DURATION) and reports every round and the ratio of the
+# summed TPS: on a small shared host one 30-s run of each varies by ±7 %, more than the difference being measured.
+ROUNDS="${ROUNDS:-1}"
 export CONFIGURATION="${CONFIGURATION:-Release}"
 # The connector's default budget is 10 requests/s per connection (docs/sync.md): at that rate back-to-back INSERTs
 # would measure the budget, not the proxy. The write benchmark lifts it; with the default, each INSERT beyond the
@@ -66,13 +69,18 @@ PGPASSWORD=$DIRECT_PASSWORD psql -X -q -h 127.0.0.1 -p "$DIRECT_PORT" -U "$DIREC
 tps() { "$@" pgbench -n -S -c 8 -j 2 -T "$DURATION" -M "$mode" 2>&1 | grep -oE 'tps = [0-9.]+' | grep -oE "[0-9]+" | head -1 || echo n/a; }
 declare -A result
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-for mode in simple extended prepared; do
-  # PgBouncer runs between the proxy's two paths, so slow drift in the machine's load biases neither ratio one way.
-  result[direct,$mode]=$(tps "${direct_env[@]}")
-  result[proxy,$mode]=$(tps "${proxy_env[@]}")
-  result[pgbouncer,$mode]=$(tps "${bouncer_env[@]}")
-  result[inspected,$mode]=$(tps "${inspected_env[@]}")
-  echo "pgbench -S -M $mode: direct ${result[direct,$mode]}  proxy ${result[proxy,$mode]}  pgbouncer ${result[pgbouncer,$mode]}  proxy inspected ${result[inspected,$mode]}" >&2
+for round in $(seq 1 "$ROUNDS"); do
+  for mode in simple extended prepared; do
+    # PgBouncer runs between the proxy's two paths, so slow drift in the machine's load biases neither ratio one way.
+    result[direct,$mode,$round]=$(tps "${direct_env[@]}")
+    result[proxy,$mode,$round]=$(tps "${proxy_env[@]}")
+    result[pgbouncer,$mode,$round]=$(tps "${bouncer_env[@]}")
+    result[inspected,$mode,$round]=$(tps "${inspected_env[@]}")
+    for who in direct proxy pgbouncer inspected; do
+      result[$who,$mode]=$(( ${result[$who,$mode]:-0} + ${result[$who,$mode,$round]} ))
+    done
+    echo "round $round pgbench -S -M $mode: direct ${result[direct,$mode,$round]}  proxy ${result[proxy,$mode,$round]}  pgbouncer ${result[pgbouncer,$mode,$round]}  proxy inspected ${result[inspected,$mode,$round]}" >&2
+  done
 done
 
 # Single-row INSERT into a synced table: directly (as the sync role would, triggers skipped) vs through the proxy.
@@ -98,12 +106,17 @@ out="$root/bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).md"
   echo
   echo "Proxy fast path: database \`bench\` (no synced tables). Inspected path: the demo's database (synced tables, \`_sequin\`), same pgbench tables, through the sync's proxy credential. PgBouncer reads \`bench\`."
   echo
-  echo "| mode | Postgres direct | PgBouncer (session) | proxy, fast path | proxy, inspected path | fast / PgBouncer | inspected / PgBouncer |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| mode | round | Postgres direct | PgBouncer (session) | proxy, fast path | proxy, inspected path | fast / PgBouncer | inspected / PgBouncer |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
   for mode in simple extended prepared; do
-    ratio=$(awk -v a="${result[proxy,$mode]}" -v b="${result[pgbouncer,$mode]}" 'BEGIN {printf "%.2f", a/b}')
-    ratio2=$(awk -v a="${result[inspected,$mode]}" -v b="${result[pgbouncer,$mode]}" 'BEGIN {printf "%.2f", a/b}')
-    echo "| $mode | ${result[direct,$mode]} | ${result[pgbouncer,$mode]} | ${result[proxy,$mode]} | ${result[inspected,$mode]} | $ratio | $ratio2 |"
+    for round in $(seq 1 "$ROUNDS") all; do
+      [[ $round == all && $ROUNDS == 1 ]] && continue
+      key="$mode,$round"; [[ $round == all ]] && key=$mode
+      ratio=$(awk -v a="${result[proxy,$key]}" -v b="${result[pgbouncer,$key]}" 'BEGIN {printf "%.2f", a/b}')
+      ratio2=$(awk -v a="${result[inspected,$key]}" -v b="${result[pgbouncer,$key]}" 'BEGIN {printf "%.2f", a/b}')
+      label=$round; [[ $round == all ]] && label="**sum of $ROUNDS**"
+      echo "| $mode | $label | ${result[direct,$key]} | ${result[pgbouncer,$key]} | ${result[proxy,$key]} | ${result[inspected,$key]} | $ratio | $ratio2 |"
+    done
   done
   echo
   echo "Load average (1/5/15 min) before: $load_start; after: $(cut -d' ' -f1-3 /proc/loadavg)"
