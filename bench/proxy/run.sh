@@ -86,6 +86,8 @@ done
 # Single-row INSERT into a synced table: directly (as the sync role would, triggers skipped) vs through the proxy.
 latency() { # prints "p50 p95" in ms from a pgbench per-transaction log
   local prefix="$work/lat-$1"; shift
+  # 2 s first, not logged: the write path's code is JIT-compiled (and re-compiled by tiering) on its first writes.
+  (cd "$work" && "$@" pgbench -n -c 1 -j 1 -M prepared -T 2 -f "$here/insert.sql" >/dev/null 2>&1)
   (cd "$work" && "$@" pgbench -n -c 1 -j 1 -M prepared -T "$INSERT_SECONDS" -f "$here/insert.sql" -l --log-prefix="$prefix" >/dev/null 2>&1)
   cat "$prefix".* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {printf "%.3f %.3f", a[int(NR*0.5)]/1000, a[int(NR*0.95)]/1000}'
 }
