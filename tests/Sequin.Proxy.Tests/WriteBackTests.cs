@@ -636,7 +636,7 @@ public sealed class WriteAndCommitInOnePipelineTests(ProxyFixture proxy) : IClas
     /// <summary>
     /// Review finding: a COMMIT prepared before the write batch (Npgsql's Prepare of a batch) and bound behind a write in
     /// one pipeline must still end the batch first. The rejected write commits nothing, and the session stays sound
-    /// (later writes work, the capture table is parked).
+    /// (later writes work, the capture is disarmed and empty).
     /// </summary>
     [Fact]
     public async Task PreparedBatch_RejectedWriteThenPreparedCommit_CommitsNothing_SessionStaysSound()

@@ -252,7 +252,7 @@ public sealed class SimpleProtocolWriteTests(ProxyFixture proxy) : IClassFixture
         }
 
         await using var client = await LoginAsync();
-        // A write first, so the session's (parked) capture table exists: it must not catch the function's write.
+        // A write first, so the session's capture table exists: the function's write, not armed by the proxy, must still fail.
         RawClient.Error(await client.SimpleAsync("insert into salesforce.account (name) values ('before sneaky')")).ShouldBeNull();
         var error = RawClient.Error(await client.SimpleAsync("select public.sneaky()"))!;
         error['C'].ShouldBe("42501");

@@ -9,7 +9,6 @@ namespace Sequin.Proxy.Net;
 internal static unsafe partial class Epoll
 {
     public const int EpollCtlAdd = 1;
-    public const int EpollCtlDel = 2;
 
     public const uint EpollIn = 0x001;
     public const uint EpollOut = 0x004;
