@@ -139,8 +139,12 @@ internal sealed partial class ProxySession
                 // The records go as the parameter, so the text depends only on the table, columns and RETURNING shape:
                 // the statement is kept prepared and planned once per session (planning it took ≈ 0.7 ms per write).
                 var parameter = Encoding.UTF8.GetString(json.WrittenSpan);
+                // The rows are found through the primary key: the generic plan estimates 100 records for the recordset
+                // and, on a table of some ten thousand rows, hash-joined them with a sequential scan of the whole table
+                // (≈ 1 ms per write at 11,000 rows). `t.id = any(<the old ids>)` is an index condition at any size.
                 sql.Append(CultureInfo.InvariantCulture, $" from jsonb_to_recordset($1::jsonb) as v(o text, n text, r jsonb), ")
-                    .Append(CultureInfo.InvariantCulture, $"jsonb_populate_record(null::{qualified}, v.r) as u where t.id = v.o");
+                    .Append(CultureInfo.InvariantCulture, $"jsonb_populate_record(null::{qualified}, v.r) as u where t.id = v.o")
+                    .Append(" and t.id = any(array(select e->>'o' from jsonb_array_elements($1::jsonb) as e))");
 
                 // The client's result columns of this table, in their formats, for its RETURNING rows.
                 var needed = results.Columns(oid).Where(c => table.Attributes.ContainsKey(c.Attnum)).ToList();

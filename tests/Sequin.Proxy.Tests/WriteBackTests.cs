@@ -360,6 +360,52 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
         RawClient.Rows(await client.SimpleAsync("select count(*) from pg_prepared_statements where name like '\\_sequin\\_kept\\_%'")).Single()[0].ShouldBe("1");
     }
 
+    /// <summary>
+    /// The kept write-back statement finds its rows through the primary key. Its generic plan estimated 100 records and,
+    /// with some ten thousand rows in the table, hash-joined them with a sequential scan of the whole table at every write.
+    /// </summary>
+    [Fact]
+    public async Task WriteBackStatement_FindsItsRowsByPrimaryKey_NotByScanningTheTable()
+    {
+        await using var direct = await proxy.OpenDirectAsync();
+        async Task DirectAsync(string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, direct);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await DirectAsync("set sequin.origin = 'sync'");
+        await DirectAsync("insert into salesforce.account (id, name) select 'bulk' || g, 'bulk' from generate_series(1, 10000) as g");
+        try
+        {
+            await DirectAsync("analyze salesforce.account");
+            await using var client = await LoginAsync();
+            var id = RawClient.Rows(await client.SimpleAsync($"insert into salesforce.account (name) values ('{Unique("pk")}') returning id")).Single()[0]!;
+            (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
+            var kept = RawClient.Rows(await client.SimpleAsync(
+                "select statement from pg_prepared_statements where name like '\\_sequin\\_kept\\_%' and statement like 'update \"salesforce\".\"account\"%'")).Single()[0]!;
+
+            await DirectAsync("set plan_cache_mode = force_generic_plan");
+            await DirectAsync($"prepare write_back(jsonb) as {kept}");
+            var plan = new List<string>();
+            await using (var explain = new NpgsqlCommand("explain execute write_back('[]')", direct))
+            await using (var reader = await explain.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    plan.Add(reader.GetString(0));
+                }
+            }
+
+            plan.ShouldContain(line => line.Contains("Index Cond: (id = ANY ("), string.Join("\n", plan));
+            plan.ShouldNotContain(line => line.Contains("Seq Scan on account"), string.Join("\n", plan));
+        }
+        finally
+        {
+            await DirectAsync("deallocate all; reset plan_cache_mode; delete from salesforce.account where id like 'bulk%'");
+        }
+    }
+
     /// <summary>Review finding: upstream rejections inside transactions do not make kept write-back statements pile up.</summary>
     [Fact]
     public async Task RejectedWritesInTransactions_DoNotAccumulateKeptStatements()
