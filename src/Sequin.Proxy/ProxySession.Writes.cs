@@ -15,25 +15,37 @@ namespace Sequin.Proxy;
 /// </summary>
 internal sealed partial class ProxySession
 {
-    // The session's capture table (ADR 0007), created at its first write; each row carries the transaction that
-    // captured it, and only the current transaction's rows are read. The capture trigger records into it only while
-    // the proxy has armed it with a transaction-local setting naming the transaction (ADR 0012): any write the proxy
-    // did not wrap fails closed, and the arming ends with the transaction even when the client's own messages end it.
+    // The session's capture table (ADR 0007), created at the session's first write (and again after a DISCARD); each
+    // row carries the transaction that captured it, and only the current transaction's rows are read. The capture
+    // trigger records into it only while the proxy has armed it with a transaction-local setting naming the
+    // transaction (ADR 0012): any write the proxy did not wrap fails closed, and the arming ends with the transaction
+    // even when the client's own messages end it.
     private const string CreateCaptureSql =
         "create temp table if not exists sequin_capture (seq bigserial, table_oid oid not null, op \"char\" not null, old_row jsonb, new_row jsonb, " +
         "xact xid8 not null default pg_current_xact_id())";
 
-    // Answers one row, "armed:<xid>": the value the capture read checks, and the xid that write-back mode names.
-    private const string ArmCaptureSql = "select set_config('sequin.capture', 'armed:' || pg_current_xact_id(), true)";
+    // Answers one row: "armed:<xid>" (the value the capture read checks, and the xid that write-back mode names) and
+    // whether the capture table exists (a client can drop it: DISCARD, DROP TABLE; the write then runs again with it
+    // created first).
+    private static readonly InternalStatement ArmCaptureSql =
+        new("select set_config('sequin.capture', 'armed:' || pg_current_xact_id(), true), to_regclass('pg_temp.sequin_capture') is not null", Keep: true);
 
     // Answers one row: the arming as it is after the client's statement (see the safety net in RunWriteAsync).
-    private const string CaptureModeSql = "select current_setting('sequin.capture', true)";
+    private static readonly InternalStatement CaptureModeSql = new("select current_setting('sequin.capture', true)", Keep: true);
 
     // Clears rows a transaction committed while armed (see the safety net in RunWriteAsync).
     private const string RepairCaptureSql = "delete from pg_temp.sequin_capture";
 
-    private static readonly string[] DisarmCaptureSql =
+    private static readonly InternalStatement[] DisarmCaptureSql =
         ["delete from pg_temp.sequin_capture", "set local sequin.capture = ''"];
+
+    // The same, kept prepared: only where a rollback to a savepoint taken before them can undo their failure when a
+    // client dropped them (26000, see RunWriteAsync).
+    private static readonly InternalStatement[] KeptDisarmCaptureSql =
+        [DisarmCaptureSql[0] with { Keep = true }, DisarmCaptureSql[1] with { Keep = true }];
+
+    /// <summary>Whether the session's capture table is known to exist (created by an earlier write, no DISCARD since).</summary>
+    private bool _captureTableReady;
 
     private const string TemporaryIdPrefix = "_sequin_tmp_";
 
@@ -124,6 +136,7 @@ internal sealed partial class ProxySession
             case FrontendMessageCode.Query:
             {
                 var sql = CString(body, 0, out _);
+                NoteSessionReset(sql);
                 if (!SqlText.MayWrite(sql))
                 {
                     break;
@@ -190,6 +203,7 @@ internal sealed partial class ProxySession
     {
         var name = CString(body, 0, out var next);
         var sql = CString(body, next, out _);
+        NoteSessionReset(sql);
         if (SqlText.MayWrite(sql))
         {
             _writeStatements.Add(name);
@@ -206,6 +220,21 @@ internal sealed partial class ProxySession
         else
         {
             _endStatements.Remove(name);
+        }
+    }
+
+    /// <summary>
+    /// A client statement that may drop what the proxy keeps in the session — DISCARD ALL/TEMP/PLANS (the capture table,
+    /// prepared statements), DEALLOCATE — makes the next write parse its statements and create the table again. Matched
+    /// loosely (a word anywhere in the text): a false match costs one write a few re-parses. What this misses (a
+    /// DEALLOCATE in dynamic SQL) the write notices and runs again (RunWriteAsync).
+    /// </summary>
+    private void NoteSessionReset(string sql)
+    {
+        if (sql.Contains("discard", StringComparison.OrdinalIgnoreCase) || sql.Contains("deallocate", StringComparison.OrdinalIgnoreCase))
+        {
+            _keptStatements.Clear();
+            _captureTableReady = false;
         }
     }
 
@@ -344,18 +373,23 @@ internal sealed partial class ProxySession
         WriteInternal(statements);
         await _backendOut!.FlushAsync(ct);
         var frames = await ReadUntilReadyAsync(ct);
-        if (frames.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
-        {
-            if (error.ErrorFields().GetValueOrDefault('C') == SqlState.InvalidSqlStatementName)
-            {
-                // A client's DEALLOCATE ALL / DISCARD ALL dropped the kept statements: each is parsed again at its next use.
-                _keptStatements.Clear();
-            }
+        ResolveKept(ErrorCode(frames));
+        return frames;
+    }
 
-            // Statements parsed in this batch may or may not exist now: not kept. Their names are derived from their
-            // text, and a name not known as kept is always closed before it is parsed, so nothing accumulates.
+    /// <summary>
+    /// After the answer to statements written with <see cref="WriteInternal"/>: with no error, those parsed to be kept
+    /// now are. With one, they may or may not exist: not kept (their names are derived from their text, and a name not
+    /// known as kept is always closed before it is parsed, so nothing accumulates); and if a kept one was gone (26000:
+    /// a client's DEALLOCATE ALL / DISCARD ALL), every one is parsed again at its next use.
+    /// </summary>
+    private void ResolveKept(string? errorCode)
+    {
+        if (errorCode == SqlState.InvalidSqlStatementName)
+        {
+            _keptStatements.Clear();
         }
-        else
+        else if (errorCode is null)
         {
             foreach (var (sql, name) in _keptPending)
             {
@@ -364,23 +398,24 @@ internal sealed partial class ProxySession
         }
 
         _keptPending.Clear();
-        return frames;
     }
 
     /// <summary>
     /// Buffers bookkeeping statements + Sync without sending (for pipelining with what follows). A statement with a
-    /// <see cref="InternalStatement.Parameter"/> is kept prepared in the session under its own name (so Postgres plans
-    /// it once, not at every write); the others are parsed each time under <c>_sequin_internal</c>.
+    /// <see cref="InternalStatement.Parameter"/> or <see cref="InternalStatement.Keep"/> is kept prepared in the
+    /// session under its own name (so Postgres parses and plans it once, not at every write); the others are parsed
+    /// each time under <c>_sequin_internal</c>.
     /// </summary>
     private void WriteInternal(params InternalStatement[] statements)
     {
         var w = _backendOut!;
         foreach (var statement in statements)
         {
-            if (statement.Parameter is null || !_keptStatements.TryGetValue(statement.Sql, out var name))
+            var keepable = statement.Parameter is not null || statement.Keep;
+            if (!keepable || !_keptStatements.TryGetValue(statement.Sql, out var name))
             {
-                // Parsed now: kept when it has a parameter and there is room, else under the per-batch name.
-                var keep = statement.Parameter is not null && _keptStatements.Count + _keptPending.Count < MaxKeptStatements;
+                // Parsed now: kept when it may be and there is room, else under the per-batch name.
+                var keep = keepable && _keptStatements.Count + _keptPending.Count < MaxKeptStatements;
                 name = keep ? KeptName(statement.Sql) : InternalStatementName;
                 MessageWriter.WriteCloseStatement(w, name);
                 MessageWriter.WriteParse(w, name, statement.Sql);
@@ -403,8 +438,8 @@ internal sealed partial class ProxySession
 
     private const string InternalStatementName = "_sequin_internal";
 
-    /// <summary>At most this many bookkeeping statements are kept prepared per session (write-back shapes).</summary>
-    private const int MaxKeptStatements = 32;
+    /// <summary>At most this many bookkeeping statements are kept prepared per session (write-back shapes, and the wrapper's own).</summary>
+    private const int MaxKeptStatements = 48;
 
     // Kept prepared statements by SQL text, and those parsed in a batch whose outcome is not read yet.
     private readonly Dictionary<string, string> _keptStatements = new(StringComparer.Ordinal);
@@ -416,9 +451,11 @@ internal sealed partial class ProxySession
 
     /// <summary>
     /// A bookkeeping statement; <see cref="ResultFormats"/> asks for result columns in given formats (null: all text);
-    /// <see cref="Parameter"/> is the text value of <c>$1</c> (such statements are kept prepared, see WriteInternal).
+    /// <see cref="Parameter"/> is the text value of <c>$1</c>. Statements with a parameter, and those marked
+    /// <see cref="Keep"/>, are kept prepared (see WriteInternal): only where a failure because a client dropped them
+    /// (26000) can be undone and retried.
     /// </summary>
-    private readonly record struct InternalStatement(string Sql, short[]? ResultFormats = null, string? Parameter = null)
+    private readonly record struct InternalStatement(string Sql, short[]? ResultFormats = null, string? Parameter = null, bool Keep = false)
     {
         public static implicit operator InternalStatement(string sql) => new(sql);
     }
@@ -493,6 +530,7 @@ internal sealed partial class ProxySession
         var injected = new List<bool>();
         var (status, failed) = await RunWriteAsync(() =>
         {
+            injected.Clear(); // written again when the write runs again
             for (var i = 0; i < batch.Count; i++)
             {
                 var (code, body) = batch[i];
@@ -543,8 +581,9 @@ internal sealed partial class ProxySession
     // writeClientMessages buffers the client's statement (a Query, or extended messages + Sync) for the backend.
     // injectedDescribes: per Bind of the client's messages, whether the proxy added a Describe of its portal (its answer
     // is removed from the client's results).
+    // retried: this is the write's second run, after the first found a kept statement or the capture table gone.
     private async Task<(TransactionStatus Status, bool Failed)> RunWriteAsync(Action writeClientMessages, TransactionStatus status,
-        ArrayBufferWriter<byte> output, bool simple, CancellationToken ct, List<bool>? injectedDescribes = null)
+        ArrayBufferWriter<byte> output, bool simple, CancellationToken ct, List<bool>? injectedDescribes = null, bool retried = false)
     {
         if (status == TransactionStatus.Failed)
         {
@@ -559,7 +598,12 @@ internal sealed partial class ProxySession
         // opened is aborted, so the statement cannot run unwrapped.
         var outer = status == TransactionStatus.Idle;
         // The capture is read in the same round trip; if the statement failed, that read fails too and is ignored.
-        WriteInternal(outer ? "begin" : "savepoint sequin_write", CreateCaptureSql, ArmCaptureSql);
+        // The statements after the first are kept prepared in the session (parsed once); the first is parsed each time,
+        // so it cannot fail for a dropped statement and leave the client's statement to run unwrapped.
+        var createTable = !_captureTableReady;
+        WriteInternal(createTable
+            ? [outer ? "begin" : "savepoint sequin_write", CreateCaptureSql, ArmCaptureSql]
+            : [outer ? "begin" : "savepoint sequin_write", ArmCaptureSql]);
         writeClientMessages();
         WriteInternal(CaptureModeSql, ReadCaptureSql);
         await _backendOut!.FlushAsync(ct);
@@ -567,6 +611,21 @@ internal sealed partial class ProxySession
         var results = ClientResults.From(await ReadUntilReadyAsync(ct), injectedDescribes);
         var frames = results.Frames;
         var captureFrames = await ReadUntilReadyAsync(ct);
+        ResolveKept(ErrorCode(prelude) ?? ErrorCode(captureFrames));
+        var (armed, tableExists) = Arming(prelude);
+        if (!retried && (ErrorCode(prelude) == SqlState.InvalidSqlStatementName || ErrorCode(captureFrames) == SqlState.InvalidSqlStatementName
+                         || ErrorCode(prelude) is null && !tableExists))
+        {
+            // The client dropped what the session kept (DEALLOCATE in dynamic SQL, a DROP of the capture table — the
+            // common DISCARD and DEALLOCATE are noticed before, NoteSessionReset): the wrapper failed or the capture
+            // trigger refused the statement, so nothing took effect. Undo the wrapper and run the write again, parsing
+            // every statement and creating the table.
+            _keptStatements.Clear();
+            _captureTableReady = false;
+            await InternalCheckedAsync(ct, outer ? ["rollback"] : ["rollback to savepoint sequin_write", "release savepoint sequin_write"]);
+            return await RunWriteAsync(writeClientMessages, status, output, simple, ct, injectedDescribes, retried: true);
+        }
+
         if (prelude.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } preludeError)
         {
             await AbortAsync(outer, ct);
@@ -574,7 +633,7 @@ internal sealed partial class ProxySession
             return (_status, true);
         }
 
-        var armed = SingleValue(prelude) ?? "";
+        _captureTableReady = true;
         if (!frames.Any(f => f.Type == BackendMessageCode.ErrorResponse)
             && (frames.LastOrDefault(f => f.Type == BackendMessageCode.ReadyForQuery) is { Body: [var after, ..] } && after != (byte)TransactionStatus.InTransaction
                 || SingleValue(captureFrames) != armed))
@@ -625,12 +684,13 @@ internal sealed partial class ProxySession
             // skips the rest). The write-back runs in write-back mode, so the capture trigger neither captures nor tombstones it.
             var readBack = applied.ReadBack;
             var writeBack = new WriteBack(readBack.Records, results);
-            var close = new List<InternalStatement>(DisarmCaptureSql.Select(sql => (InternalStatement)sql)) { outer ? "commit" : "release savepoint sequin_write" };
+            InternalStatement close = outer ? "commit" : "release savepoint sequin_write";
             var writeBackMode = WriteBackModeSql(armed);
             // In a savepoint: if Postgres refuses a value (a column's type changed since the sync created it), the
-            // statement still commits with the upstream ids, and warns.
+            // statement still commits with the upstream ids, and warns. The disarm runs inside it too, so that a kept
+            // statement a client dropped (26000) is undone by the same rollback and retried.
             var finish = await InternalAsync(ct, ["savepoint sequin_read_back", writeBackMode, .. writeBack.Statements(applied.IdMap, dropSyncCopies: false),
-                "release savepoint sequin_read_back", .. close]);
+                .. KeptDisarmCaptureSql, "release savepoint sequin_read_back", close]);
             var dropSyncCopies = false;
             for (var attempt = 0; attempt < 2; attempt++)
             {
@@ -653,7 +713,7 @@ internal sealed partial class ProxySession
                 }
 
                 finish = await InternalAsync(ct, ["rollback to savepoint sequin_read_back", writeBackMode, .. writeBack.Statements(applied.IdMap, dropSyncCopies),
-                    "release savepoint sequin_read_back", .. close]);
+                    .. KeptDisarmCaptureSql, "release savepoint sequin_read_back", close]);
             }
 
             if (finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error)
@@ -669,7 +729,7 @@ internal sealed partial class ProxySession
                 readBack.Tables.AddRange(readBack.Records.Values.Select(r => r.Table));
                 writeBack = new WriteBack([], results);
                 await InternalCheckedAsync(ct, ["rollback to savepoint sequin_read_back", "release savepoint sequin_read_back",
-                    writeBackMode, .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. close]);
+                    writeBackMode, .. DropSyncCopies(applied.IdMap), .. IdWriteBack(applied.IdMap), .. DisarmCaptureSql, close]);
             }
             else
             {
@@ -740,8 +800,17 @@ internal sealed partial class ProxySession
 
     private sealed record CapturedChange(char Op, uint TableOid, CapturedRow Row);
 
-    private const string ReadCaptureSql =
-        "select op, table_oid, old_row, new_row from pg_temp.sequin_capture where xact = pg_current_xact_id() order by seq";
+    private static readonly InternalStatement ReadCaptureSql =
+        new("select op, table_oid, old_row, new_row from pg_temp.sequin_capture where xact = pg_current_xact_id() order by seq", Keep: true);
+
+    /// <summary>The answer of <see cref="ArmCaptureSql"/>: the arming and whether the capture table exists.</summary>
+    private static (string Armed, bool TableExists) Arming(List<Frame> prelude) =>
+        prelude.Where(f => f.Type == BackendMessageCode.DataRow).Select(f => f.DataRowValues()).FirstOrDefault(v => v.Count == 2) is [var armed, var exists]
+            ? (Frame.Text(armed) ?? "", Frame.Text(exists) == "t")
+            : ("", false);
+
+    private static string? ErrorCode(List<Frame> frames) =>
+        frames.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } error ? error.ErrorFields().GetValueOrDefault('C') : null;
 
     /// <summary>The value of the first one-column DataRow among bookkeeping answers (the arming), or null.</summary>
     private static string? SingleValue(List<Frame> frames) =>

@@ -330,12 +330,22 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
     }
 
     /// <summary>
-    /// The write-back statement is kept prepared per session (planned once, not at every write), and a client that drops
-    /// every prepared statement (DEALLOCATE ALL) between writes still gets its values written back, with no warning.
+    /// The wrapper's statements and the write-back statement are kept prepared per session (parsed and planned once, not
+    /// at every write), and the capture table is created once. A client that drops them between writes — DEALLOCATE ALL
+    /// and DISCARD ALL (noticed in its SQL), a DEALLOCATE in dynamic SQL and a DROP of the capture table (not noticed:
+    /// the write finds out and runs again) — still gets every write applied once and its values written back, with
+    /// no warning, over both protocols; and nothing piles up.
     /// </summary>
     [Fact]
-    public async Task WriteBackStatement_IsKeptPrepared_AndSurvivesDeallocateAll()
+    public async Task KeptStatementsAndCaptureTable_AreReused_AndWritesSurviveWhateverDropsThem()
     {
+        await using (var direct = await proxy.OpenDirectAsync())
+        await using (var create = new NpgsqlCommand(
+            "create or replace function public.drop_prepared() returns void language plpgsql as $$ begin execute 'dealloc' || 'ate all'; end $$", direct))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
         await using var client = await LoginAsync();
         async Task<string> InsertAsync(string name)
         {
@@ -345,19 +355,53 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
             return RawClient.Rows(frames).Single()[0]!;
         }
 
-        var first = await InsertAsync(Unique("kp"));
-        var second = await InsertAsync(Unique("kp"));
-        var kept = RawClient.Rows(await client.SimpleAsync("select name from pg_prepared_statements where name like '\\_sequin\\_kept\\_%' order by name"));
-        kept.Count.ShouldBe(1);
+        async Task<List<string?>> KeptAsync() =>
+            [.. RawClient.Rows(await client.SimpleAsync("select statement from pg_prepared_statements where name like '\\_sequin\\_kept\\_%' order by name")).Select(r => r[0])];
 
-        RawClient.Error(await client.SimpleAsync("deallocate all")).ShouldBeNull();
-        var third = await InsertAsync(Unique("kp"));
-        foreach (var id in new[] { first, second, third })
+        var calls = proxy.Upstream.Calls.Count;
+        var ids = new List<string> { await InsertAsync(Unique("kp")), await InsertAsync(Unique("kp")) };
+        var kept = await KeptAsync();
+        kept.ShouldContain(sql => sql!.StartsWith("update \"salesforce\".\"account\"", StringComparison.Ordinal));
+        kept.ShouldContain(sql => sql!.StartsWith("select set_config('sequin.capture', 'armed:'", StringComparison.Ordinal));
+        kept.ShouldContain(sql => sql!.StartsWith("select op, table_oid", StringComparison.Ordinal));
+        ids.Add(await InsertAsync(Unique("kp")));
+        (await KeptAsync()).ShouldBe(kept);
+
+        foreach (var drop in new[] { "deallocate all", "select public.drop_prepared()", "drop table pg_temp.sequin_capture", "discard all" })
         {
+            RawClient.Error(await client.SimpleAsync(drop)).ShouldBeNull();
+            ids.Add(await InsertAsync(Unique("kp")));
+            (await KeptAsync()).ShouldBe(kept, drop);
+        }
+
+        // The extended protocol (Npgsql: Parse/Bind/Describe/Execute/Sync) after a drop the proxy does not notice.
+        await using (var npgsql = await proxy.OpenAsync())
+        {
+            await using (var drop = new NpgsqlCommand("select public.drop_prepared()", npgsql))
+            {
+                await drop.ExecuteNonQueryAsync();
+            }
+
+            for (var i = 0; i < 2; i++)
+            {
+                await using var insert = new NpgsqlCommand("insert into salesforce.account (name) values ($1) returning id", npgsql);
+                insert.Parameters.AddWithValue(Unique("kpx"));
+                ids.Add((string)(await insert.ExecuteScalarAsync())!);
+                await using (var dropAgain = new NpgsqlCommand("select public.drop_prepared()", npgsql))
+                {
+                    await dropAgain.ExecuteNonQueryAsync();
+                }
+            }
+        }
+
+        foreach (var id in ids)
+        {
+            id.ShouldStartWith("001");
             (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
         }
 
-        RawClient.Rows(await client.SimpleAsync("select count(*) from pg_prepared_statements where name like '\\_sequin\\_kept\\_%'")).Single()[0].ShouldBe("1");
+        // Each write went upstream once.
+        proxy.Upstream.Calls.Skip(calls).Count().ShouldBe(ids.Count);
     }
 
     /// <summary>
@@ -411,15 +455,20 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
     public async Task RejectedWritesInTransactions_DoNotAccumulateKeptStatements()
     {
         await using var client = await LoginAsync();
+        async Task<string?> CountAsync() =>
+            RawClient.Rows(await client.SimpleAsync("select count(*) from pg_prepared_statements where name like '\\_sequin\\_kept\\_%'")).Single()[0];
+
+        string? steady = null;
         for (var i = 0; i < 3; i++)
         {
             RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{Unique("kr")}') returning id, created_date")).ShouldBeNull();
+            steady ??= await CountAsync();
             RawClient.Error(await client.SimpleAsync("begin")).ShouldBeNull();
             RawClient.Error(await client.SimpleAsync("insert into salesforce.contact (last_name, email) values ('X', 'not-an-email')")).ShouldNotBeNull();
             RawClient.Error(await client.SimpleAsync("rollback")).ShouldBeNull();
         }
 
-        RawClient.Rows(await client.SimpleAsync("select count(*) from pg_prepared_statements where name like '\\_sequin\\_kept\\_%'")).Single()[0].ShouldBe("1");
+        (await CountAsync()).ShouldBe(steady);
     }
 
     /// <summary>Review finding: rows a SELECT reads over a writable CTE keep their own values (no write-back onto them).</summary>
