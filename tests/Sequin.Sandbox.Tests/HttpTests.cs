@@ -90,6 +90,23 @@ public sealed class HttpTests(SandboxServer server) : IClassFixture<SandboxServe
     }
 
     [Fact]
+    public async Task Responses_HaveContentLength_ButQueryPagesStream()
+    {
+        // A query page is written record by record and flushed as it grows (chunked): 2,000 records are megabytes.
+        using var query = await server.Client.GetAsync($"{V}/query?q=SELECT+Id+FROM+Account+LIMIT+1");
+        query.Headers.TransferEncodingChunked.ShouldBe(true);
+        var id = JsonDocument.Parse(await query.Content.ReadAsByteArrayAsync()).RootElement.GetProperty("records")[0].GetProperty("Id").GetString();
+
+        // Every other JSON answer is written whole with its length (read in one go, no chunk framing).
+        using var retrieve = await server.Client.GetAsync($"{V}/sobjects/Account/{id}");
+        retrieve.StatusCode.ShouldBe(HttpStatusCode.OK);
+        retrieve.Headers.TransferEncodingChunked.ShouldNotBe(true);
+        var body = await retrieve.Content.ReadAsByteArrayAsync();
+        retrieve.Content.Headers.ContentLength.ShouldBe(body.Length);
+        JsonDocument.Parse(body).RootElement.GetProperty("Id").GetString().ShouldBe(id);
+    }
+
+    [Fact]
     public async Task Query_Paging_UrlsAreRootRelativeAndInstanceUrlHasPrefix()
     {
         var tokens = await (await PostAdmin($"orgs/{server.Org.OrgId}/tokens", null)).Content.ReadFromJsonAsync<JsonElement>();

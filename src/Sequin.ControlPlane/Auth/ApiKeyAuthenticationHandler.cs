@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sequin.Platform.Data;
@@ -13,12 +14,14 @@ namespace Sequin.ControlPlane.Auth;
 /// Authenticates <c>Authorization: Bearer sqn_…</c> API keys. The principal carries the key id and its organization
 /// (<see cref="SequinClaims.ApiKeyId"/>, <see cref="SequinClaims.OrgId"/>); such a principal can only ever reach that
 /// organization. Revoked or unknown keys fail with 401. <c>last_used_at</c> is updated at most once a minute.
+/// A bearer token that is not a Sequin key (the embedded sandbox's Salesforce access tokens, on every request the
+/// connectors make to it) is not this handler's to judge: no result, no log line, no database context — the request
+/// stays anonymous and an endpoint that needs a principal answers 401.
 /// </summary>
 internal sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    PlatformDbContext db,
     TimeProvider time)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -35,9 +38,10 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         var key = header["Bearer ".Length..].Trim();
         if (!ApiKeySecret.TryParse(key, out var prefix))
         {
-            return AuthenticateResult.Fail("not a Sequin API key");
+            return AuthenticateResult.NoResult();
         }
 
+        var db = Context.RequestServices.GetRequiredService<PlatformDbContext>();
         var stored = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Prefix == prefix, Context.RequestAborted);
         if (stored is null || !ApiKeySecret.Matches(key, stored.SecretHash))
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
@@ -109,18 +110,24 @@ internal static class SalesforceHttp
         return $"{request.Scheme}://{request.Host}{request.PathBase}{prefix}".TrimEnd('/');
     }
 
+    // Written whole, with its Content-Length: the client reads a response in one go, without chunked framing and
+    // without waiting for a terminating chunk (measured: the proxy's write-and-read-back request is most of a write's
+    // upstream time). The largest body is a query page of 2,000 records, a few MB.
     private sealed class Utf8JsonResult(int status, Action<Utf8JsonWriter> write) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
-            var response = httpContext.Response;
-            response.StatusCode = status;
-            response.ContentType = JsonContentType;
-            await using (var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions))
+            var body = new ArrayBufferWriter<byte>(4096);
+            using (var writer = new Utf8JsonWriter(body, WriterOptions))
             {
                 write(writer);
             }
-            await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+
+            var response = httpContext.Response;
+            response.StatusCode = status;
+            response.ContentType = JsonContentType;
+            response.ContentLength = body.WrittenCount;
+            await response.Body.WriteAsync(body.WrittenMemory, httpContext.RequestAborted);
         }
     }
 }
