@@ -15,6 +15,10 @@ DURATION="${DURATION:-30}"; SCALE="${SCALE:-10}"; IDLE="${IDLE:-1000}"; INSERT_S
 # ROUNDS > 1 repeats the TPS comparison (each run still -T $DURATION) and reports every round and the ratio of the
 # summed TPS: on a small shared host one 30-s run of each varies by ±7 %, more than the difference being measured.
 ROUNDS="${ROUNDS:-1}"
+# Every path runs each mode for $WARMUP s before anything is measured (not reported): the proxy's code is JIT-compiled,
+# then re-compiled by tiering with the profile of the running code. Measured cold, its first 15-s run spent 2.5 s of a
+# core in the JIT's background thread and ran ≈ 7 % slower than warm (docs/proxy.md "Benchmarks").
+WARMUP="${WARMUP:-10}"
 export CONFIGURATION="${CONFIGURATION:-Release}"
 # The connector's default budget is 10 requests/s per connection (docs/sync.md): at that rate back-to-back INSERTs
 # would measure the budget, not the proxy. The write benchmark lifts it; with the default, each INSERT beyond the
@@ -68,6 +72,14 @@ PGPASSWORD=$DIRECT_PASSWORD psql -X -q -h 127.0.0.1 -p "$DIRECT_PORT" -U "$DIREC
 
 tps() { "$@" pgbench -n -S -c 8 -j 2 -T "$DURATION" -M "$mode" 2>&1 | grep -oE 'tps = [0-9.]+' | grep -oE "[0-9]+" | head -1 || echo n/a; }
 declare -A result
+if (( WARMUP > 0 )); then
+  for mode in simple extended prepared; do
+    for target in direct_env proxy_env bouncer_env inspected_env; do
+      declare -n target_env=$target
+      DURATION=$WARMUP tps "${target_env[@]}" >/dev/null
+    done
+  done
+fi
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
   for mode in simple extended prepared; do
@@ -100,7 +112,7 @@ out="$root/bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
   echo "# Proxy benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "Host: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); PostgreSQL $(pg_config --version 2>/dev/null | awk '{print $2}' || true); $(pgbouncer --version | head -1); pgbench scale $SCALE; -T $DURATION s per run."
+  echo "Host: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); PostgreSQL $(pg_config --version 2>/dev/null | awk '{print $2}' || true); $(pgbouncer --version | head -1); pgbench scale $SCALE; -T $DURATION s per run, after $WARMUP s of each path in each mode (not measured)."
   echo
   echo "Sequin host runtime settings: $(tr '\0' '\n' <"/proc/$HARNESS_PID/environ" | grep -E '^DOTNET_(SYSTEM_NET_SOCKETS|ThreadPool)' | sort | paste -sd' ')"
   echo

@@ -63,7 +63,7 @@ internal sealed partial class ProxyServer(
         _listener = listener;
         if (o.IoThreads >= 0 && SocketEngine.IsSupported)
         {
-            var threads = o.IoThreads > 0 ? o.IoThreads : Math.Max(1, Environment.ProcessorCount / 2);
+            var threads = o.IoThreads > 0 ? o.IoThreads : Environment.ProcessorCount;
             _engines = [.. Enumerable.Range(0, threads).Select(i => SocketEngine.Start($"Sequin proxy I/O {i}", error => LogEngineFailed(logger, i, error)))];
         }
 
