@@ -2,7 +2,7 @@
 # Runs every benchmark of Sequin side by side with its anchor, in one run on this machine, and writes
 # docs/benchmarks.md (or $BENCH_OUT). Not a test: figures vary with the machine's load.
 #
-#   bash bench/run.sh                 # the full set (about 22 minutes on 2 cores; the proxy TPS part runs twice)
+#   bash bench/run.sh                 # the full set (about 32 minutes on 2 cores; the proxy TPS part runs three times, after a warm-up)
 #   QUICK=1 bash bench/run.sh         # a short smoke run with small sizes (not for publishing)
 #
 # Benchmarks: sandbox query throughput (target ≥ 100,000 records/s); sync backfill vs raw COPY (≥ 0.5);
@@ -18,7 +18,7 @@ contacts_sandbox=${quick:+20000}; contacts_sandbox=${contacts_sandbox:-250000}
 contacts_backfill=${quick:+50000}; contacts_backfill=${contacts_backfill:-1000000}
 latency_samples=${quick:+10}; latency_samples=${latency_samples:-100}
 proxy_duration=${quick:+5}; proxy_duration=${proxy_duration:-30}
-proxy_rounds=${quick:+1}; proxy_rounds=${proxy_rounds:-2}
+proxy_rounds=${quick:+1}; proxy_rounds=${proxy_rounds:-3}
 work=$(mktemp -d /tmp/sequin-bench.XXXXXX); chmod 755 "$work"
 pids=()
 cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done; rm -rf "$work"; }
