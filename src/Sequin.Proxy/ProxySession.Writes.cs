@@ -30,8 +30,10 @@ internal sealed partial class ProxySession
     private static readonly InternalStatement ArmCaptureSql =
         new("select set_config('sequin.capture', 'armed:' || pg_current_xact_id(), true), to_regclass('pg_temp.sequin_capture') is not null", Keep: true);
 
-    // Answers one row: the arming as it is after the client's statement (see the safety net in RunWriteAsync).
-    private static readonly InternalStatement CaptureModeSql = new("select current_setting('sequin.capture', true)", Keep: true);
+    // Answers one row: the arming as it is after the client's statement (see the safety net in RunWriteAsync). Parsed
+    // each time, never kept: its answer tells whether the wrapper's transaction is intact when the kept capture read
+    // after it fails.
+    private const string CaptureModeSql = "select current_setting('sequin.capture', true)";
 
     // Clears rows a transaction committed while armed (see the safety net in RunWriteAsync).
     private const string RepairCaptureSql = "delete from pg_temp.sequin_capture";
@@ -485,7 +487,7 @@ internal sealed partial class ProxySession
         var statements = SqlText.SplitStatements(sql);
         if (statements.Count <= 1)
         {
-            (status, _) = await RunWriteAsync(() => WriteClientQuery(sql), status, output, simple: true, ct);
+            (status, _) = await RunWriteAsync(() => WriteClientQuery(sql), status, output, simple: true, ct, retryable: true);
         }
         else
         {
@@ -496,7 +498,7 @@ internal sealed partial class ProxySession
                 bool failed;
                 if (SqlText.MayWrite(statement))
                 {
-                    (status, failed) = await RunWriteAsync(() => WriteClientQuery(statement), status, output, simple: true, ct);
+                    (status, failed) = await RunWriteAsync(() => WriteClientQuery(statement), status, output, simple: true, ct, retryable: true);
                 }
                 else
                 {
@@ -557,7 +559,7 @@ internal sealed partial class ProxySession
             }
 
             MessageWriter.WriteSync(_backendOut!);
-        }, _batchStatus, output, simple: false, ct, injected);
+        }, _batchStatus, output, simple: false, ct, injected, retryable: batch.Count(m => m.Code == FrontendMessageCode.Execute) == 1);
 
         if (endsWithSync)
         {
@@ -581,9 +583,11 @@ internal sealed partial class ProxySession
     // writeClientMessages buffers the client's statement (a Query, or extended messages + Sync) for the backend.
     // injectedDescribes: per Bind of the client's messages, whether the proxy added a Describe of its portal (its answer
     // is removed from the client's results).
-    // retried: this is the write's second run, after the first found a kept statement or the capture table gone.
+    // retryable: the client's messages execute one statement, classified as a write — so none of them can end the
+    // transaction, and undoing the wrapper undoes all they did (see the run again below). retried: this is that second run.
     private async Task<(TransactionStatus Status, bool Failed)> RunWriteAsync(Action writeClientMessages, TransactionStatus status,
-        ArrayBufferWriter<byte> output, bool simple, CancellationToken ct, List<bool>? injectedDescribes = null, bool retried = false)
+        ArrayBufferWriter<byte> output, bool simple, CancellationToken ct, List<bool>? injectedDescribes = null,
+        bool retryable = false, bool retried = false)
     {
         if (status == TransactionStatus.Failed)
         {
@@ -613,17 +617,31 @@ internal sealed partial class ProxySession
         var captureFrames = await ReadUntilReadyAsync(ct);
         ResolveKept(ErrorCode(prelude) ?? ErrorCode(captureFrames));
         var (armed, tableExists) = Arming(prelude);
-        if (!retried && (ErrorCode(prelude) == SqlState.InvalidSqlStatementName || ErrorCode(captureFrames) == SqlState.InvalidSqlStatementName
-                         || ErrorCode(prelude) is null && !tableExists))
+        // A kept statement the client dropped (a DEALLOCATE in dynamic SQL; DISCARD and DEALLOCATE themselves are
+        // noticed before, NoteSessionReset): the arming failed, and the client's messages with it; or the capture read
+        // failed in the wrapper's intact transaction (the arming read just before it is still this transaction's).
+        var keptGone = ErrorCode(prelude) == SqlState.InvalidSqlStatementName
+                       || ErrorCode(captureFrames) == SqlState.InvalidSqlStatementName && SingleValue(captureFrames) == armed;
+        if (retryable && !retried && (keptGone || ErrorCode(prelude) is null && !tableExists))
         {
-            // The client dropped what the session kept (DEALLOCATE in dynamic SQL, a DROP of the capture table — the
-            // common DISCARD and DEALLOCATE are noticed before, NoteSessionReset): the wrapper failed or the capture
-            // trigger refused the statement, so nothing took effect. Undo the wrapper and run the write again, parsing
-            // every statement and creating the table.
+            // That, or the capture table was gone (DROP TABLE) and the trigger refused the statement: nothing took
+            // effect that undoing the wrapper does not undo. Undo it and run the write again, parsing every statement
+            // and creating the table.
             _keptStatements.Clear();
             _captureTableReady = false;
             await InternalCheckedAsync(ct, outer ? ["rollback"] : ["rollback to savepoint sequin_write", "release savepoint sequin_write"]);
-            return await RunWriteAsync(writeClientMessages, status, output, simple, ct, injectedDescribes, retried: true);
+            return await RunWriteAsync(writeClientMessages, status, output, simple, ct, injectedDescribes, retryable, retried: true);
+        }
+
+        if (keptGone && ErrorCode(prelude) is null)
+        {
+            // The same in a batch of several statements: not run again (one of them could have ended the transaction
+            // unseen). Nothing went upstream; the wrapper is undone as after a rejection and the client may retry.
+            await AbortAsync(outer, ct);
+            MessageWriter.WriteError(output, "ERROR", SqlState.InvalidSqlStatementName,
+                "[Sequin] the write was not applied: a statement the proxy keeps in the session was dropped (DEALLOCATE) during the batch",
+                new MessageWriter.Field((byte)'H', "Nothing was sent upstream. Run the batch again."));
+            return (_status, true);
         }
 
         if (prelude.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } preludeError)
@@ -633,7 +651,7 @@ internal sealed partial class ProxySession
             return (_status, true);
         }
 
-        _captureTableReady = true;
+        _captureTableReady = tableExists;
         if (!frames.Any(f => f.Type == BackendMessageCode.ErrorResponse)
             && (frames.LastOrDefault(f => f.Type == BackendMessageCode.ReadyForQuery) is { Body: [var after, ..] } && after != (byte)TransactionStatus.InTransaction
                 || SingleValue(captureFrames) != armed))

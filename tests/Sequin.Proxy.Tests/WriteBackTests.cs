@@ -405,6 +405,78 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
     }
 
     /// <summary>
+    /// A pipeline of several statements is not run again when a kept statement turns out dropped (one of them could end
+    /// the transaction unseen): it fails with 26000, nothing goes upstream or stays in the database, the session is not
+    /// left in a transaction, and running it again works.
+    /// </summary>
+    [Fact]
+    public async Task KeptStatementDropped_InABatchOfSeveral_FailsCleanly_AndTheBatchCanRunAgain()
+    {
+        await using (var direct = await proxy.OpenDirectAsync())
+        await using (var create = new NpgsqlCommand(
+            "create or replace function public.drop_prepared() returns void language plpgsql as $$ begin execute 'dealloc' || 'ate all'; end $$", direct))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var (client, _) = await RawClient.LoginAsync(proxy.Port, proxy.User, ProxyFixture.Password, proxy.Database);
+        await using var disposeClient = client;
+        var name = Unique("kb");
+        var sql = new Dictionary<string, string>
+        {
+            ["kb1"] = $"insert into salesforce.account (name) values ('{name}')",
+            ["kb2"] = "select public.drop_prepared()",
+        };
+
+        // One pipeline: the statements prepared anew (the drop takes the client's own too), then executed, then Sync.
+        async Task<List<Frame>> BatchAsync(params string[] statements)
+        {
+            var batch = new System.Buffers.ArrayBufferWriter<byte>();
+            foreach (var statement in statements.Distinct())
+            {
+                MessageWriter.WriteCloseStatement(batch, statement);
+                MessageWriter.WriteParse(batch, statement, sql[statement]);
+            }
+
+            foreach (var statement in statements)
+            {
+                MessageWriter.WriteBindExecute(batch, statement);
+            }
+
+            MessageWriter.WriteSync(batch);
+            await client.SendAsync(batch.WrittenSpan.ToArray());
+            return await client.ReadUntilReadyAsync();
+        }
+
+        int Upstream() => proxy.Upstream.Objects("Account").Values.Count(r => r.GetValueOrDefault("Name") == name);
+        async Task<string?> StoredAsync() =>
+            RawClient.Rows(await client.SimpleAsync($"select count(*) from salesforce.account where name = '{name}'")).Single()[0];
+
+        // Dropped before the batch: the arming fails. Dropped inside it, behind the write: the capture read fails.
+        foreach (var (before, batch) in new[] { (true, new[] { "kb1", "kb1" }), (false, new[] { "kb1", "kb2" }) })
+        {
+            // A write that succeeds, so the proxy's statements are kept when the batch comes.
+            RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}-ok')")).ShouldBeNull();
+            if (before)
+            {
+                RawClient.Error(await client.SimpleAsync("select public.drop_prepared()")).ShouldBeNull();
+            }
+
+            var frames = await BatchAsync(batch);
+            var error = RawClient.Error(frames)!;
+            error['C'].ShouldBe("26000");
+            error['M'].ShouldContain(before ? "_sequin_kept_" : "[Sequin] the write was not applied");
+            frames[^1].Status.ShouldBe(TransactionStatus.Idle);
+            Upstream().ShouldBe(0);
+            (await StoredAsync()).ShouldBe("0");
+        }
+
+        RawClient.Error(await BatchAsync("kb1", "kb1")).ShouldBeNull();
+        Upstream().ShouldBe(2);
+        (await StoredAsync()).ShouldBe("2");
+    }
+
+    /// <summary>
     /// The kept write-back statement finds its rows through the primary key. Its generic plan estimated 100 records and,
     /// with some ten thousand rows in the table, hash-joined them with a sequential scan of the whole table at every write.
     /// </summary>
