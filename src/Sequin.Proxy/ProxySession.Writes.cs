@@ -46,7 +46,10 @@ internal sealed partial class ProxySession
     private static readonly InternalStatement[] KeptDisarmCaptureSql =
         [DisarmCaptureSql[0] with { Keep = true }, DisarmCaptureSql[1] with { Keep = true }];
 
-    /// <summary>Whether the session's capture table is known to exist (created by an earlier write, no DISCARD since).</summary>
+    /// <summary>
+    /// Whether the session's capture table is known to exist: seen by a write whose own transaction then committed (a
+    /// temp table created in a transaction that rolls back is gone with it), and no DISCARD or drop seen since.
+    /// </summary>
     private bool _captureTableReady;
 
     private const string TemporaryIdPrefix = "_sequin_tmp_";
@@ -487,7 +490,7 @@ internal sealed partial class ProxySession
         var statements = SqlText.SplitStatements(sql);
         if (statements.Count <= 1)
         {
-            (status, _) = await RunWriteAsync(() => WriteClientQuery(sql), status, output, simple: true, ct, retryable: true);
+            (status, _) = await RunWriteAsync(() => WriteClientQuery(sql), status, output, simple: true, ct, retryable: !SqlText.SplitsWriteBatch(sql));
         }
         else
         {
@@ -498,7 +501,8 @@ internal sealed partial class ProxySession
                 bool failed;
                 if (SqlText.MayWrite(statement))
                 {
-                    (status, failed) = await RunWriteAsync(() => WriteClientQuery(statement), status, output, simple: true, ct, retryable: true);
+                    (status, failed) = await RunWriteAsync(() => WriteClientQuery(statement), status, output, simple: true, ct,
+                        retryable: !SqlText.SplitsWriteBatch(statement));
                 }
                 else
                 {
@@ -559,7 +563,8 @@ internal sealed partial class ProxySession
             }
 
             MessageWriter.WriteSync(_backendOut!);
-        }, _batchStatus, output, simple: false, ct, injected, retryable: batch.Count(m => m.Code == FrontendMessageCode.Execute) == 1);
+        }, _batchStatus, output, simple: false, ct, injected,
+            retryable: batch.Count(m => m.Code == FrontendMessageCode.Execute) == 1 && !_endStatements.Contains(BoundStatement(batch[0].Body)));
 
         if (endsWithSync)
         {
@@ -583,8 +588,9 @@ internal sealed partial class ProxySession
     // writeClientMessages buffers the client's statement (a Query, or extended messages + Sync) for the backend.
     // injectedDescribes: per Bind of the client's messages, whether the proxy added a Describe of its portal (its answer
     // is removed from the client's results).
-    // retryable: the client's messages execute one statement, classified as a write — so none of them can end the
-    // transaction, and undoing the wrapper undoes all they did (see the run again below). retried: this is that second run.
+    // retryable: the client's messages execute one statement, classified as a write and not as transaction control —
+    // so none of them can end the transaction, and undoing the wrapper undoes all they did (see the run again below).
+    // retried: this is that second run.
     private async Task<(TransactionStatus Status, bool Failed)> RunWriteAsync(Action writeClientMessages, TransactionStatus status,
         ArrayBufferWriter<byte> output, bool simple, CancellationToken ct, List<bool>? injectedDescribes = null,
         bool retryable = false, bool retried = false)
@@ -618,18 +624,33 @@ internal sealed partial class ProxySession
         ResolveKept(ErrorCode(prelude) ?? ErrorCode(captureFrames));
         var (armed, tableExists) = Arming(prelude);
         // A kept statement the client dropped (a DEALLOCATE in dynamic SQL; DISCARD and DEALLOCATE themselves are
-        // noticed before, NoteSessionReset): the arming failed, and the client's messages with it; or the capture read
+        // noticed before, NoteSessionReset): the arming failed, which aborted the wrapper's transaction, so the client's
+        // messages behind it did nothing (the first fails, the rest are skipped up to the Sync); or the capture read
         // failed in the wrapper's intact transaction (the arming read just before it is still this transaction's).
-        var keptGone = ErrorCode(prelude) == SqlState.InvalidSqlStatementName
+        var armingGone = ErrorCode(prelude) == SqlState.InvalidSqlStatementName;
+        var keptGone = armingGone
                        || ErrorCode(captureFrames) == SqlState.InvalidSqlStatementName && SingleValue(captureFrames) == armed;
-        if (retryable && !retried && (keptGone || ErrorCode(prelude) is null && !tableExists))
+        if (!tableExists)
         {
-            // That, or the capture table was gone (DROP TABLE) and the trigger refused the statement: nothing took
-            // effect that undoing the wrapper does not undo. Undo it and run the write again, parsing every statement
-            // and creating the table.
+            _captureTableReady = false;
+        }
+
+        if (!retried && (armingGone || retryable && (keptGone || ErrorCode(prelude) is null && !tableExists)))
+        {
+            // That, or the capture table was gone (DROP TABLE, or created by a transaction that rolled back) and the
+            // trigger refused the statement. After a failed arming nothing ran; otherwise the client's messages executed
+            // one statement that cannot end the transaction: either way undoing the wrapper undoes everything. Undo it
+            // and run the write again, parsing every statement and creating the table.
             _keptStatements.Clear();
             _captureTableReady = false;
-            await InternalCheckedAsync(ct, outer ? ["rollback"] : ["rollback to savepoint sequin_write", "release savepoint sequin_write"]);
+            var undo = await InternalAsync(ct, outer ? ["rollback"] : ["rollback to savepoint sequin_write", "release savepoint sequin_write"]);
+            if (undo.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } undoError)
+            {
+                await AbortAsync(outer, ct);
+                MessageWriter.WriteRaw(output, undoError.Code, undoError.Body);
+                return (_status, true);
+            }
+
             return await RunWriteAsync(writeClientMessages, status, output, simple, ct, injectedDescribes, retryable, retried: true);
         }
 
@@ -651,7 +672,6 @@ internal sealed partial class ProxySession
             return (_status, true);
         }
 
-        _captureTableReady = tableExists;
         if (!frames.Any(f => f.Type == BackendMessageCode.ErrorResponse)
             && (frames.LastOrDefault(f => f.Type == BackendMessageCode.ReadyForQuery) is { Body: [var after, ..] } && after != (byte)TransactionStatus.InTransaction
                 || SingleValue(captureFrames) != armed))
@@ -686,6 +706,7 @@ internal sealed partial class ProxySession
             if (captured.Count == 0)
             {
                 await InternalCheckedAsync(ct, [.. DisarmCaptureSql, outer ? "commit" : "release savepoint sequin_write"]);
+                _captureTableReady |= outer;
                 CopyFrames(frames, output);
                 return (_status, false);
             }
@@ -774,6 +795,7 @@ internal sealed partial class ProxySession
             }
 
             WriteResults(results, output, applied, writeBack, simple);
+            _captureTableReady |= outer && _status == TransactionStatus.Idle; // committed with the table in it
             return (_status, false);
         }
         catch (InternalStatementException e)

@@ -374,6 +374,26 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
             (await KeptAsync()).ShouldBe(kept, drop);
         }
 
+        // A transaction that rolls back takes a capture table created in it along (review finding): the first write of
+        // the session after a DISCARD is rolled back, then a batch of two writes — which is not run again — must find
+        // the table.
+        RawClient.Error(await client.SimpleAsync("discard all")).ShouldBeNull();
+        RawClient.Error(await client.SimpleAsync("begin")).ShouldBeNull();
+        RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{Unique("kpr")}')")).ShouldBeNull();
+        RawClient.Error(await client.SimpleAsync("rollback")).ShouldBeNull();
+        var batch = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteParse(batch, "kpb", "insert into salesforce.account (name) values ($1) returning id");
+        foreach (var name in new[] { Unique("kpb"), Unique("kpb") })
+        {
+            MessageWriter.WriteBindExecute(batch, "kpb", parameter: name);
+        }
+
+        MessageWriter.WriteSync(batch);
+        await client.SendAsync(batch.WrittenSpan.ToArray());
+        var batchFrames = await client.ReadUntilReadyAsync();
+        RawClient.Error(batchFrames).ShouldBeNull();
+        ids.AddRange(RawClient.Rows(batchFrames).Select(r => r[0]!));
+
         // The extended protocol (Npgsql: Parse/Bind/Describe/Execute/Sync) after a drop the proxy does not notice.
         await using (var npgsql = await proxy.OpenAsync())
         {
@@ -400,17 +420,20 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
             (await StoredEqualsUpstreamAsync(id)).ShouldBeTrue();
         }
 
-        // Each write went upstream once.
-        proxy.Upstream.Calls.Skip(calls).Count().ShouldBe(ids.Count);
+        // Each write went upstream once: the rolled-back one too (a rollback cannot undo the upstream), and the
+        // batch's two inserts in one request.
+        proxy.Upstream.Calls.Skip(calls).Count().ShouldBe(ids.Count - 2 + 1 + 1);
     }
 
     /// <summary>
-    /// A pipeline of several statements is not run again when a kept statement turns out dropped (one of them could end
-    /// the transaction unseen): it fails with 26000, nothing goes upstream or stays in the database, the session is not
-    /// left in a transaction, and running it again works.
+    /// A pipeline of several statements after a kept statement was dropped: dropped before it, the arming fails and
+    /// nothing of the pipeline runs, so it runs again and succeeds. Dropped inside it, behind the write, the capture
+    /// read fails; the pipeline is not run again (one of its statements could end the transaction unseen): it fails
+    /// with 26000, nothing goes upstream or stays in the database, the session is not left in a transaction, and
+    /// sending it again works.
     /// </summary>
     [Fact]
-    public async Task KeptStatementDropped_InABatchOfSeveral_FailsCleanly_AndTheBatchCanRunAgain()
+    public async Task KeptStatementDropped_InABatchOfSeveral_RunsAgainOrFailsCleanly()
     {
         await using (var direct = await proxy.OpenDirectAsync())
         await using (var create = new NpgsqlCommand(
@@ -452,28 +475,27 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
         async Task<string?> StoredAsync() =>
             RawClient.Rows(await client.SimpleAsync($"select count(*) from salesforce.account where name = '{name}'")).Single()[0];
 
-        // Dropped before the batch: the arming fails. Dropped inside it, behind the write: the capture read fails.
-        foreach (var (before, batch) in new[] { (true, new[] { "kb1", "kb1" }), (false, new[] { "kb1", "kb2" }) })
-        {
-            // A write that succeeds, so the proxy's statements are kept when the batch comes.
-            RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}-ok')")).ShouldBeNull();
-            if (before)
-            {
-                RawClient.Error(await client.SimpleAsync("select public.drop_prepared()")).ShouldBeNull();
-            }
-
-            var frames = await BatchAsync(batch);
-            var error = RawClient.Error(frames)!;
-            error['C'].ShouldBe("26000");
-            error['M'].ShouldContain(before ? "_sequin_kept_" : "[Sequin] the write was not applied");
-            frames[^1].Status.ShouldBe(TransactionStatus.Idle);
-            Upstream().ShouldBe(0);
-            (await StoredAsync()).ShouldBe("0");
-        }
-
-        RawClient.Error(await BatchAsync("kb1", "kb1")).ShouldBeNull();
+        // A write that succeeds, so the proxy's statements are kept when each batch comes.
+        RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}-ok')")).ShouldBeNull();
+        RawClient.Error(await client.SimpleAsync("select public.drop_prepared()")).ShouldBeNull();
+        var before = await BatchAsync("kb1", "kb1");
+        RawClient.Error(before).ShouldBeNull();
+        before.ShouldNotContain(f => f.Type == BackendMessageCode.NoticeResponse);
         Upstream().ShouldBe(2);
         (await StoredAsync()).ShouldBe("2");
+
+        RawClient.Error(await client.SimpleAsync($"insert into salesforce.account (name) values ('{name}-ok')")).ShouldBeNull();
+        var inside = await BatchAsync("kb1", "kb2");
+        var error = RawClient.Error(inside)!;
+        error['C'].ShouldBe("26000");
+        error['M'].ShouldContain("[Sequin] the write was not applied");
+        inside[^1].Status.ShouldBe(TransactionStatus.Idle);
+        Upstream().ShouldBe(2);
+        (await StoredAsync()).ShouldBe("2");
+
+        RawClient.Error(await BatchAsync("kb1", "kb1")).ShouldBeNull();
+        Upstream().ShouldBe(4);
+        (await StoredAsync()).ShouldBe("4");
     }
 
     /// <summary>
