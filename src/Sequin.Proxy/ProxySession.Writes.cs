@@ -236,7 +236,9 @@ internal sealed partial class ProxySession
     /// </summary>
     private void NoteSessionReset(string sql)
     {
-        if (sql.Contains("discard", StringComparison.OrdinalIgnoreCase) || sql.Contains("deallocate", StringComparison.OrdinalIgnoreCase))
+        // A session that has not written yet keeps nothing: its reads are not scanned.
+        if ((_captureTableReady || _keptStatements.Count > 0)
+            && (sql.Contains("discard", StringComparison.OrdinalIgnoreCase) || sql.Contains("deallocate", StringComparison.OrdinalIgnoreCase)))
         {
             _keptStatements.Clear();
             _captureTableReady = false;
@@ -621,21 +623,22 @@ internal sealed partial class ProxySession
         var results = ClientResults.From(await ReadUntilReadyAsync(ct), injectedDescribes);
         var frames = results.Frames;
         var captureFrames = await ReadUntilReadyAsync(ct);
-        ResolveKept(ErrorCode(prelude) ?? ErrorCode(captureFrames));
+        var preludeCode = ErrorCode(prelude);
+        var captureCode = ErrorCode(captureFrames);
+        ResolveKept(preludeCode ?? captureCode);
         var (armed, tableExists) = Arming(prelude);
         // A kept statement the client dropped (a DEALLOCATE in dynamic SQL; DISCARD and DEALLOCATE themselves are
         // noticed before, NoteSessionReset): the arming failed, which aborted the wrapper's transaction, so the client's
         // messages behind it did nothing (the first fails, the rest are skipped up to the Sync); or the capture read
         // failed in the wrapper's intact transaction (the arming read just before it is still this transaction's).
-        var armingGone = ErrorCode(prelude) == SqlState.InvalidSqlStatementName;
-        var keptGone = armingGone
-                       || ErrorCode(captureFrames) == SqlState.InvalidSqlStatementName && SingleValue(captureFrames) == armed;
+        var armingGone = preludeCode == SqlState.InvalidSqlStatementName;
+        var keptGone = armingGone || captureCode == SqlState.InvalidSqlStatementName && SingleValue(captureFrames) == armed;
         if (!tableExists)
         {
             _captureTableReady = false;
         }
 
-        if (!retried && (armingGone || retryable && (keptGone || ErrorCode(prelude) is null && !tableExists)))
+        if (!retried && (armingGone || retryable && (keptGone || preludeCode is null && !tableExists)))
         {
             // That, or the capture table was gone (DROP TABLE, or created by a transaction that rolled back) and the
             // trigger refused the statement. After a failed arming nothing ran; otherwise the client's messages executed
@@ -654,7 +657,7 @@ internal sealed partial class ProxySession
             return await RunWriteAsync(writeClientMessages, status, output, simple, ct, injectedDescribes, retryable, retried: true);
         }
 
-        if (keptGone && ErrorCode(prelude) is null)
+        if (keptGone && preludeCode is null)
         {
             // The same in a batch of several statements: not run again (one of them could have ended the transaction
             // unseen). Nothing went upstream; the wrapper is undone as after a rejection and the client may retry.
@@ -733,9 +736,7 @@ internal sealed partial class ProxySession
             var dropSyncCopies = false;
             for (var attempt = 0; attempt < 2; attempt++)
             {
-                var code = finish.FirstOrDefault(f => f.Type == BackendMessageCode.ErrorResponse) is { Body: not null } failed
-                    ? failed.ErrorFields().GetValueOrDefault('C')
-                    : null;
+                var code = ErrorCode(finish);
                 if (code == SqlState.UniqueViolation && !dropSyncCopies)
                 {
                     // The sync's poll copied a record this statement created before the write-back could give the

@@ -330,6 +330,18 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
     }
 
     /// <summary>
+    /// <c>public.drop_prepared()</c>: a DEALLOCATE ALL in dynamic SQL, whose text the proxy cannot see (neither word
+    /// appears in the call), so only the write itself finds out that its kept statements are gone.
+    /// </summary>
+    private async Task CreateDropPreparedAsync()
+    {
+        await using var direct = await proxy.OpenDirectAsync();
+        await using var create = new NpgsqlCommand(
+            "create or replace function public.drop_prepared() returns void language plpgsql as $$ begin execute 'dealloc' || 'ate all'; end $$", direct);
+        await create.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
     /// The wrapper's statements and the write-back statement are kept prepared per session (parsed and planned once, not
     /// at every write), and the capture table is created once. A client that drops them between writes — DEALLOCATE ALL
     /// and DISCARD ALL (noticed in its SQL), a DEALLOCATE in dynamic SQL and a DROP of the capture table (not noticed:
@@ -339,12 +351,7 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
     [Fact]
     public async Task KeptStatementsAndCaptureTable_AreReused_AndWritesSurviveWhateverDropsThem()
     {
-        await using (var direct = await proxy.OpenDirectAsync())
-        await using (var create = new NpgsqlCommand(
-            "create or replace function public.drop_prepared() returns void language plpgsql as $$ begin execute 'dealloc' || 'ate all'; end $$", direct))
-        {
-            await create.ExecuteNonQueryAsync();
-        }
+        await CreateDropPreparedAsync();
 
         await using var client = await LoginAsync();
         async Task<string> InsertAsync(string name)
@@ -435,12 +442,7 @@ public sealed class WriteBackTests(ProxyFixture proxy) : IClassFixture<ProxyFixt
     [Fact]
     public async Task KeptStatementDropped_InABatchOfSeveral_RunsAgainOrFailsCleanly()
     {
-        await using (var direct = await proxy.OpenDirectAsync())
-        await using (var create = new NpgsqlCommand(
-            "create or replace function public.drop_prepared() returns void language plpgsql as $$ begin execute 'dealloc' || 'ate all'; end $$", direct))
-        {
-            await create.ExecuteNonQueryAsync();
-        }
+        await CreateDropPreparedAsync();
 
         var (client, _) = await RawClient.LoginAsync(proxy.Port, proxy.User, ProxyFixture.Password, proxy.Database);
         await using var disposeClient = client;
