@@ -20,6 +20,24 @@ public sealed class SqlTextTests
     [InlineData("select E'it\\'s insert'", false)]
     public void MayWrite_SeesKeywordsOutsideLiteralsOnly(string sql, bool expected) => SqlText.MayWrite(sql).ShouldBe(expected);
 
+    [Fact]
+    public void MayWrite_AllocatesNothing()
+    {
+        // The inspected path classifies every Query and Parse with it (ProxySession.Pump.cs): a read must not allocate.
+        var read = "SELECT abalance FROM pgbench_accounts WHERE aid = $1;".AsSpan();
+        var write = "update t set a = 1".AsSpan();
+        SqlText.MayWrite(read).ShouldBeFalse();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var writes = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            writes += (SqlText.MayWrite(read) ? 1 : 0) + (SqlText.MayWrite(write) ? 1 : 0);
+        }
+
+        (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBe(0);
+        writes.ShouldBe(1000);
+    }
+
     [Theory]
     [InlineData("commit", true)]
     [InlineData("  COMMIT WORK", true)]

@@ -10,22 +10,12 @@ namespace Sequin.Proxy.Writes;
 internal static class SqlText
 {
     /// <summary>Whether <paramref name="sql"/> contains INSERT, UPDATE, DELETE or MERGE as a keyword.</summary>
-    public static bool MayWrite(ReadOnlySpan<char> sql)
-    {
-        var found = false;
-        Scan(sql, (word, _) =>
-        {
-            if (word.Equals("insert", StringComparison.OrdinalIgnoreCase) || word.Equals("update", StringComparison.OrdinalIgnoreCase)
-                || word.Equals("delete", StringComparison.OrdinalIgnoreCase) || word.Equals("merge", StringComparison.OrdinalIgnoreCase))
-            {
-                found = true;
-                return false;
-            }
-
-            return true;
-        }, null);
-        return found;
-    }
+    public static bool MayWrite(ReadOnlySpan<char> sql) =>
+        // A static handler (no captured state, so no allocation: this runs for every statement of an inspected
+        // session); the scan stops at the first write keyword.
+        !Scan(sql, static (word, _) => !(word.Equals("insert", StringComparison.OrdinalIgnoreCase)
+            || word.Equals("update", StringComparison.OrdinalIgnoreCase) || word.Equals("delete", StringComparison.OrdinalIgnoreCase)
+            || word.Equals("merge", StringComparison.OrdinalIgnoreCase)), null);
 
     /// <summary>
     /// Whether <paramref name="sql"/> ends the current transaction block: COMMIT, END, ABORT, ROLLBACK (not
@@ -100,7 +90,9 @@ internal static class SqlText
 
     private delegate bool WordHandler(ReadOnlySpan<char> word, int position);
 
-    private static void Scan(ReadOnlySpan<char> sql, WordHandler? onWord, Action<int>? onSemicolon)
+    /// <summary>Walks the words and top-level semicolons of <paramref name="sql"/>, outside comments, quoted strings and
+    /// identifiers, and dollar quotes. Returns false when <paramref name="onWord"/> stopped the walk, true at the end.</summary>
+    private static bool Scan(ReadOnlySpan<char> sql, WordHandler? onWord, Action<int>? onSemicolon)
     {
         var i = 0;
         var n = sql.Length;
@@ -205,7 +197,7 @@ internal static class SqlText
 
                 if (onWord is not null && !onWord(sql[start..i], start))
                 {
-                    return;
+                    return false;
                 }
             }
             else
@@ -226,6 +218,8 @@ internal static class SqlText
                 i++;
             }
         }
+
+        return true;
     }
 
     private static bool IsIdent(char c) => char.IsLetterOrDigit(c) || c == '_' || c == '$';

@@ -14,7 +14,9 @@
 #   UPSTREAM_URL    GET $UPSTREAM_URL/upstream/{Object} → {Id: {Field: value}}, read from the sandbox's REST API
 #   SANDBOX_URL SANDBOX_ADMIN_KEY HARNESS_PID HARNESS_LOG
 # Stops everything on exit (harness_stop). Options (environment): HARNESS_MAX_CONNECTIONS (proxy and Postgres
-# connection limits, default 300).
+# connection limits, default 300); HARNESS_OWN_SESSION=1 starts the host in its own session (setsid), as a service
+# runs, so that with the kernel's autogroup scheduling it does not share a CPU group with the caller (the benchmark's
+# load generator, bench/proxy/run.sh).
 harness_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 harness_cfg="${CONFIGURATION:-Release}"
 harness_bin="$harness_root/src/Sequin.Host/bin/$harness_cfg/net10.0"
@@ -60,8 +62,8 @@ SEQUIN__PLATFORM__EMBEDDED__SERVERSETTINGS__synchronous_commit=off \
 SEQUIN__PLATFORM__EMBEDDED__SERVERSETTINGS__full_page_writes=off \
 SEQUIN__SECRETS__MASTERKEYFILE="$harness_work/master.key" \
 SEQUIN__SANDBOX__SALESFORCE__ADMINKEY="$SANDBOX_ADMIN_KEY" \
-  dotnet "$harness_bin/Sequin.Host.dll" --contentRoot "$harness_bin" >"$HARNESS_LOG" 2>&1 &
-HARNESS_PID=$!
+  ${HARNESS_OWN_SESSION:+setsid} dotnet "$harness_bin/Sequin.Host.dll" --contentRoot "$harness_bin" >"$HARNESS_LOG" 2>&1 &
+HARNESS_PID=$!   # setsid execs in place here: a background job of a script without job control leads no process group
 harness_stop() {
   [[ -n "$harness_upstream_pid" ]] && kill -TERM "$harness_upstream_pid" 2>/dev/null
   if [[ -n "${HARNESS_PID:-}" ]]; then kill -TERM "$HARNESS_PID" 2>/dev/null; wait "$HARNESS_PID" 2>/dev/null; fi
