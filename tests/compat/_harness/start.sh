@@ -17,6 +17,11 @@
 # connection limits, default 300); HARNESS_OWN_SESSION=1 starts the host in its own session (setsid), as a service
 # runs, so that with the kernel's autogroup scheduling it does not share a CPU group with the caller (the benchmark's
 # load generator, bench/proxy/run.sh).
+if [[ -n "${HARNESS_OWN_SESSION:-}" && $- == *m* ]]; then
+  # With job control on, the background job leads its own process group, so setsid would fork and $! would be a
+  # process that exits at once, leaving the host unstoppable from here.
+  echo "harness: HARNESS_OWN_SESSION needs job control off (set +m)" >&2; return 1 2>/dev/null || exit 1
+fi
 harness_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 harness_cfg="${CONFIGURATION:-Release}"
 harness_bin="$harness_root/src/Sequin.Host/bin/$harness_cfg/net10.0"
