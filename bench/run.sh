@@ -2,7 +2,7 @@
 # Runs every benchmark of Sequin side by side with its anchor, in one run on this machine, and writes
 # docs/benchmarks.md (or $BENCH_OUT). Not a test: figures vary with the machine's load.
 #
-#   bash bench/run.sh                 # the full set (about 32 minutes on 2 cores; the proxy TPS part runs three times, after a warm-up)
+#   bash bench/run.sh                 # the full set (about 36 minutes on 2 cores; the proxy TPS part runs three times, after a warm-up)
 #   QUICK=1 bash bench/run.sh         # a short smoke run with small sizes (not for publishing)
 #
 # Benchmarks: sandbox query throughput (target ≥ 100,000 records/s); sync backfill vs raw COPY (≥ 0.5);

@@ -56,8 +56,8 @@ printf '"%s" "%s"\n' "$DIRECT_USER" "$DIRECT_PASSWORD" >"$work/userlist.txt"
 chmod 644 "$work"/*
 if [[ $(id -u) -eq 0 ]]; then pgbouncer -q -d -u postgres "$work/pgbouncer.ini"; else pgbouncer -q -d "$work/pgbouncer.ini"; fi
 for _ in $(seq 1 50); do [[ -s "$work/pgbouncer.pid" ]] && break; sleep 0.1; done
+# PgBouncer writes its pidfile once it listens.
 bouncer_pid=$(cat "$work/pgbouncer.pid" 2>/dev/null) || { echo "pgbouncer did not start: $(tail -5 "$work/pgbouncer.log")" >&2; exit 1; }
-sleep 1
 
 direct_env=(env PGHOST=127.0.0.1 PGPORT="$DIRECT_PORT" PGUSER="$DIRECT_USER" PGPASSWORD="$DIRECT_PASSWORD" PGDATABASE=bench)
 bouncer_env=(env PGHOST=127.0.0.1 PGPORT="$bouncer_port" PGUSER="$DIRECT_USER" PGPASSWORD="$DIRECT_PASSWORD" PGDATABASE=bench)
@@ -123,7 +123,6 @@ out="$root/bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).md"
   echo "Sequin host runtime settings: $(tr '\0' '\n' <"/proc/$HARNESS_PID/environ" | grep -E '^DOTNET_(SYSTEM_NET_SOCKETS|ThreadPool)' | sort | paste -sd' ')"
   echo
   echo "Scheduling: sched_autogroup_enabled=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a); the Sequin host, PgBouncer and Postgres each run in their own session (as daemons), pgbench in the benchmark's."
-
   echo
   echo "## pgbench -n -S -c 8 -j 2 -T $DURATION (TPS)"
   echo

@@ -709,7 +709,7 @@ internal sealed partial class ProxySession
             if (captured.Count == 0)
             {
                 await InternalCheckedAsync(ct, [.. DisarmCaptureSql, outer ? "commit" : "release savepoint sequin_write"]);
-                _captureTableReady |= outer;
+                _captureTableReady |= outer; // committed with the table in it (a failed COMMIT throws)
                 CopyFrames(frames, output);
                 return (_status, false);
             }
@@ -796,7 +796,7 @@ internal sealed partial class ProxySession
             }
 
             WriteResults(results, output, applied, writeBack, simple);
-            _captureTableReady |= outer && _status == TransactionStatus.Idle; // committed with the table in it
+            _captureTableReady |= outer; // committed with the table in it (a failed close throws above)
             return (_status, false);
         }
         catch (InternalStatementException e)

@@ -18,7 +18,7 @@ internal static class SalesforceHttp
 
     public const string JsonContentType = "application/json;charset=UTF-8";
 
-    /// <summary>A JSON response written with Utf8JsonWriter straight into the response pipe.</summary>
+    /// <summary>A JSON response written with Utf8JsonWriter into a buffer, then sent whole with its Content-Length.</summary>
     public static IResult Json(int status, Action<Utf8JsonWriter> write) => new Utf8JsonResult(status, write);
 
     public static IResult Error(int status, SalesforceError error) =>
@@ -112,7 +112,7 @@ internal static class SalesforceHttp
 
     // Written whole, with its Content-Length: the client reads a response in one go, without chunked framing and
     // without waiting for a terminating chunk (measured: the proxy's write-and-read-back request is most of a write's
-    // upstream time). The largest body is a query page of 2,000 records, a few MB.
+    // upstream time). Query pages, the large answers (2,000 records), do not come here: they stream (QueryPageResult).
     private sealed class Utf8JsonResult(int status, Action<Utf8JsonWriter> write) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
